@@ -1,0 +1,303 @@
+"""The lab's own Kafka broker: real Apache Kafka, KRaft, one node, started from Maven jars.
+
+No Docker needed. ``EmbeddedBroker(port=9092).start()`` formats the storage on first use, starts
+one JVM that is both broker and controller, and returns only once the broker answers requests.
+Start is idempotent, stop is clean (SIGTERM, then wait), and a stale pid file or a port taken by
+another program is reported in one line instead of a hang.
+
+>>> EmbeddedBroker(port=9092).bootstrap_servers
+'127.0.0.1:9092'
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labsupport.config import DEFAULT_BROKER_PORT, RUNTIME_DIR, TOPIC_PARTITIONS
+from labsupport.errors import LabError
+from labsupport.jars import ensure_jars
+from labsupport.java import require_java
+
+__all__ = ["BrokerStatus", "EmbeddedBroker"]
+
+#: Heap for a 2-core, small-memory machine: the lab's traffic is tiny.
+BROKER_HEAP = ["-Xms256m", "-Xmx768m"]
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    """What ``broker status`` reports."""
+
+    running: bool
+    bootstrap_servers: str
+    pid: int | None
+    home: Path
+
+    def __str__(self) -> str:
+        if self.running:
+            return f"Kafka broker running at {self.bootstrap_servers} (pid {self.pid}, data in {self.home})"
+        return f"Kafka broker not running (would listen on {self.bootstrap_servers}, data in {self.home})"
+
+
+@dataclass
+class EmbeddedBroker:
+    """A single-node KRaft Kafka broker whose data, logs and pid file live under ``home``."""
+
+    port: int = DEFAULT_BROKER_PORT
+    home: Path = field(default_factory=lambda: RUNTIME_DIR / "broker")
+    controller_port: int | None = None
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home)
+        if self.controller_port is None:
+            self.controller_port = self.port + 1
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "logs" / "server.log"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.home / "broker.pid"
+
+    @property
+    def _data_dir(self) -> Path:
+        return self.home / "data"
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self, timeout: float = 60.0) -> str:
+        """Start the broker (or find it running) and return its bootstrap address."""
+        pid = self._running_pid()
+        if pid is not None:
+            running_port = json.loads(self._pid_file.read_text()).get("port")
+            if running_port != self.port:
+                raise LabError(
+                    f"The lab's broker already runs on port {running_port} (pid {pid}): stop it first "
+                    f"(`python -m labsupport broker stop`) to start it on port {self.port}."
+                )
+            if self._accepts_requests(timeout=5):
+                return self.bootstrap_servers
+            raise LabError(
+                f"The lab's broker (pid {pid}) runs but does not answer on {self.bootstrap_servers}: "
+                f"see {self.log_file}, or `python -m labsupport broker stop` and start again."
+            )
+        for port in (self.port, self.controller_port):
+            if _port_in_use(port):
+                raise LabError(
+                    f"Port {port} is already in use by another program: stop it, or use another port "
+                    f"(`python -m labsupport broker start --port {self.port + 10}` and "
+                    f"KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{self.port + 10})."
+                )
+        java = require_java()
+        classpath = os.pathsep.join(str(jar) for jar in ensure_jars("broker"))
+        properties = self._write_config()
+        if not (self._data_dir / "meta.properties").exists():
+            self._format_storage(java, classpath, properties)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with (self.home / "logs" / "stdout.log").open("ab") as out:
+            process = subprocess.Popen(
+                [
+                    java,
+                    *BROKER_HEAP,
+                    *self._jvm_flags(),
+                    "-cp",
+                    classpath,
+                    "kafka.Kafka",
+                    str(properties),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C in the learner's terminal must not kill the broker
+            )
+        self._pid_file.write_text(json.dumps({"pid": process.pid, "port": self.port}))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self._pid_file.unlink(missing_ok=True)
+                raise LabError(
+                    f"The Kafka broker exited during start (code {process.returncode}): see {self.log_file}."
+                )
+            if self._accepts_requests(timeout=2):
+                return self.bootstrap_servers
+            time.sleep(0.3)
+        self.stop()
+        raise LabError(
+            f"The Kafka broker did not answer within {timeout:.0f} s: see {self.log_file}."
+        )
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the broker cleanly; return False when it was not running."""
+        pid = self._running_pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.2)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.1)
+        self._pid_file.unlink(missing_ok=True)
+        return True
+
+    def status(self) -> BrokerStatus:
+        pid = self._running_pid()
+        if pid is None:
+            return BrokerStatus(False, self.bootstrap_servers, None, self.home)
+        port = json.loads(self._pid_file.read_text()).get("port", self.port)
+        return BrokerStatus(True, f"127.0.0.1:{port}", pid, self.home)
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _running_pid(self) -> int | None:
+        """The broker's pid if it is alive; a stale pid file is removed."""
+        if not self._pid_file.exists():
+            return None
+        try:
+            pid = int(json.loads(self._pid_file.read_text())["pid"])
+        except (ValueError, KeyError, json.JSONDecodeError):
+            self._pid_file.unlink(missing_ok=True)
+            return None
+        if _alive(pid) and _is_this_broker(pid, self.home):
+            return pid
+        self._pid_file.unlink(missing_ok=True)  # stale: the process is gone or is someone else
+        return None
+
+    def _accepts_requests(self, timeout: float) -> bool:
+        from confluent_kafka.admin import AdminClient
+
+        if not _port_in_use(self.port):
+            return False
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        try:
+            metadata = admin.list_topics(timeout=timeout)
+            return bool(metadata.brokers)
+        except Exception:
+            return False
+
+    def _jvm_flags(self) -> list[str]:
+        return [
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self._write_log_config()}",
+            f"-Dkafka.logs.dir={self.log_file.parent}",
+        ]
+
+    def _write_config(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        path = self.home / "server.properties"
+        settings = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self._data_dir),
+            "num.partitions": str(TOPIC_PARTITIONS),
+            "default.replication.factor": "1",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "3",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "false",  # a typo in a topic name is an error, not a new topic
+            "log.retention.hours": "168",
+        }
+        path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+        return path
+
+    def _write_log_config(self) -> Path:
+        path = self.home / "log4j2.properties"
+        path.write_text(
+            "\n".join(
+                [
+                    "appender.file.type = File",
+                    "appender.file.name = file",
+                    f"appender.file.fileName = {self.log_file}",
+                    "appender.file.layout.type = PatternLayout",
+                    "appender.file.layout.pattern = [%d] %p %m (%c)%n",
+                    "rootLogger.level = INFO",
+                    "rootLogger.appenderRef.file.ref = file",
+                    "logger.kafka.name = kafka",
+                    "logger.kafka.level = INFO",
+                    "logger.state.name = state.change.logger",
+                    "logger.state.level = WARN",
+                    "",
+                ]
+            )
+        )
+        return path
+
+    def _format_storage(self, java: str, classpath: str, properties: Path) -> None:
+        """``kafka-storage.sh format`` for a new data folder: KRaft needs a cluster id first."""
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [
+                java,
+                *self._jvm_flags(),
+                "-cp",
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(properties),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise LabError(f"Formatting the broker storage in {self._data_dir} failed: {detail[0]}")
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child (we started it and nobody reaped it) counts as gone
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
+
+
+def _is_this_broker(pid: int, home: Path) -> bool:
+    """Guard against pid reuse: the process must be a Kafka JVM started with our config."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return True  # no /proc (macOS): trust the pid file
+    return "kafka.Kafka" in cmdline and str(home) in cmdline

@@ -1,0 +1,152 @@
+"""The lab's command line: ``python -m labsupport <command>``.
+
+Every problem a learner can fix is printed as one line naming the fix (a :class:`LabError`),
+never as a stack trace; the exit code is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from labsupport.config import DEFAULT_BROKER_PORT, TOPIC, KafkaSettings
+from labsupport.errors import LabError
+
+__all__ = ["main"]
+
+
+def _broker(args: argparse.Namespace) -> int:
+    from labsupport.broker import EmbeddedBroker
+
+    if args.action != "status" and KafkaSettings.external_cluster_configured():
+        bootstrap = KafkaSettings.from_env().bootstrap_servers
+        print(
+            f"KAFKA_BOOTSTRAP_SERVERS={bootstrap} is set: the lab uses that cluster and "
+            "does not start or stop its own broker."
+        )
+        return 0
+    broker = EmbeddedBroker(port=args.port)
+    if args.action == "start":
+        was_running = broker.status().running
+        started = time.monotonic()
+        bootstrap = broker.start()
+        if was_running:
+            print(f"Kafka broker already running at {bootstrap}")
+        else:
+            print(
+                f"Kafka broker started at {bootstrap} in {time.monotonic() - started:.1f} s "
+                f"(logs: {broker.log_file})"
+            )
+    elif args.action == "stop":
+        print("Kafka broker stopped" if broker.stop() else "Kafka broker was not running")
+    else:
+        print(broker.status())
+    return 0
+
+
+def _topic(args: argparse.Namespace) -> int:
+    from labsupport.topics import ensure_topic
+
+    settings = KafkaSettings.from_env(args.bootstrap_servers)
+    created = ensure_topic(settings, args.name)
+    verb = "created" if created else "already exists"
+    print(
+        f"Topic {args.name} {verb} on {settings.bootstrap_servers} "
+        "(3 partitions, LogAppendTime timestamps)"
+    )
+    return 0
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from labsupport.jars import ensure_jars
+    from labsupport.java import java_version, require_java
+    from labsupport.versions import check_installed
+
+    java = require_java()
+    check_installed()
+    print(f"Java {java_version(java)} at {java}")
+    for group in ("spark", "broker"):
+        jars = ensure_jars(group)  # type: ignore[arg-type]
+        print(f"{group} jars: {len(jars)} in {jars[0].parent}")
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    import shutil
+
+    from labsupport.broker import EmbeddedBroker
+    from labsupport.config import CHECKPOINT_ROOT, DELTA_ROOT
+
+    targets = [DELTA_ROOT, CHECKPOINT_ROOT]
+    broker = EmbeddedBroker()
+    if args.broker:
+        targets.append(broker.home / "data")
+    if not args.yes:
+        answer = input(f"Delete {', '.join(map(str, targets))}? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("Nothing deleted.")
+            return 0
+    if args.broker and broker.stop():
+        print("Kafka broker stopped")
+    for target in targets:
+        if target.exists():
+            shutil.rmtree(target)
+            print(f"Deleted {target}")
+    print("Reset done: the next run starts from an empty lab.")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m labsupport", description=__doc__.splitlines()[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    setup = commands.add_parser("setup", help="check Java and resolve the JVM jars (once)")
+    setup.set_defaults(run=_setup)
+
+    broker = commands.add_parser("broker", help="start, stop or inspect the embedded Kafka broker")
+    broker.add_argument("action", choices=["start", "stop", "status"])
+    broker.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_BROKER_PORT,
+        help=f"listener port (default {DEFAULT_BROKER_PORT}; the controller uses port+1)",
+    )
+    broker.set_defaults(run=_broker)
+
+    topic = commands.add_parser("topic", help="create the lab's topic (idempotent)")
+    topic.add_argument("action", choices=["create"])
+    topic.add_argument("--name", default=TOPIC)
+    topic.add_argument(
+        "--bootstrap-servers",
+        default=None,
+        help="default: KAFKA_BOOTSTRAP_SERVERS, else the embedded broker",
+    )
+    topic.set_defaults(run=_topic)
+
+    reset = commands.add_parser(
+        "reset", help="delete Delta tables and checkpoints (and broker data)"
+    )
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.add_argument(
+        "--broker",
+        action="store_true",
+        help="also stop the embedded broker and delete its data (topics, offsets)",
+    )
+    reset.set_defaults(run=_reset)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except LabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

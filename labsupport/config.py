@@ -1,0 +1,146 @@
+"""Every setting, path and name the lab uses, in one place.
+
+Defaults follow the original design (topic ``order-events`` with 3 partitions, 5 events/s,
+a 10-minute watermark, 5-minute windows, a 30-second trigger, at most 10,000 offsets per
+trigger). Environment variables override them, so the same code runs on the embedded broker,
+on docker compose, or on a managed cluster with SASL credentials that never touch the source.
+
+>>> KafkaSettings(bootstrap_servers="127.0.0.1:9092").client_config()
+{'bootstrap.servers': '127.0.0.1:9092'}
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "BRONZE_TABLE",
+    "CHECKPOINT_ROOT",
+    "DATA_DIR",
+    "DEFAULT_BROKER_PORT",
+    "DELTA_ROOT",
+    "EVENTS_PER_SECOND",
+    "GOLD_TABLE",
+    "MAX_OFFSETS_PER_TRIGGER",
+    "PROJECT_ROOT",
+    "QUARANTINE_TABLE",
+    "RUNTIME_DIR",
+    "SCENARIOS_DIR",
+    "STARTING_OFFSETS",
+    "TOPIC",
+    "TOPIC_PARTITIONS",
+    "TRIGGER_INTERVAL",
+    "WATERMARK_DELAY",
+    "WINDOW_DURATION",
+    "KafkaSettings",
+]
+
+# --- Where things live -------------------------------------------------------------------------
+#: The git checkout. ``LAB_HOME`` overrides it (for a lab installed elsewhere).
+PROJECT_ROOT: Path = Path(os.environ.get("LAB_HOME") or Path(__file__).resolve().parents[1])
+#: Runtime state that is not a lesson's output: jar cache, Ivy cache, broker data and logs.
+RUNTIME_DIR: Path = PROJECT_ROOT / ".lab"
+#: Shipped data: the product catalogue and the recorded scenarios.
+DATA_DIR: Path = PROJECT_ROOT / "data"
+SCENARIOS_DIR: Path = DATA_DIR / "scenarios"
+#: Delta tables and streaming checkpoints, as the design lays them out (``./delta``, ``./checkpoints``).
+DELTA_ROOT: Path = Path(os.environ.get("LAB_DELTA_ROOT") or PROJECT_ROOT / "delta")
+CHECKPOINT_ROOT: Path = Path(os.environ.get("LAB_CHECKPOINT_ROOT") or PROJECT_ROOT / "checkpoints")
+#: Table locations relative to a Delta root.
+BRONZE_TABLE = "bronze/order_events"
+QUARANTINE_TABLE = "bronze/order_events_quarantine"
+GOLD_TABLE = "gold/order_revenue_windows"
+
+# --- Kafka ---------------------------------------------------------------------------------------
+TOPIC: str = os.environ.get("KAFKA_TOPIC", "order-events")
+TOPIC_PARTITIONS = 3
+DEFAULT_BROKER_PORT = 9092
+
+# --- The design's behaviour --------------------------------------------------------------------
+EVENTS_PER_SECOND = 5.0
+WATERMARK_DELAY = "10 minutes"
+WINDOW_DURATION = "5 minutes"
+TRIGGER_INTERVAL = "30 seconds"
+MAX_OFFSETS_PER_TRIGGER = 10_000
+#: The lab reads from the earliest offset on a query's first run, so nothing produced before
+#: the job started is missed; the design's ``latest`` silently skips those events.
+STARTING_OFFSETS = "earliest"
+
+_SASL_LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """How to reach a Kafka cluster: the embedded broker, docker compose, or a managed one.
+
+    Credentials come from the environment only and are never printed (``repr`` hides them).
+    The same settings feed confluent-kafka (:meth:`client_config`) and Spark's Kafka source
+    (:meth:`spark_options`), so producer and pipeline always talk to the same cluster.
+    """
+
+    bootstrap_servers: str
+    security_protocol: str | None = None
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = field(default=None, repr=False)
+    sasl_password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, bootstrap_servers: str | None = None) -> KafkaSettings:
+        """Settings from ``KAFKA_*`` variables; the embedded broker's address by default."""
+        env = os.environ
+        return cls(
+            bootstrap_servers=bootstrap_servers
+            or env.get("KAFKA_BOOTSTRAP_SERVERS")
+            or f"127.0.0.1:{DEFAULT_BROKER_PORT}",
+            security_protocol=env.get("KAFKA_SECURITY_PROTOCOL")
+            or ("SASL_SSL" if env.get("KAFKA_SASL_USERNAME") else None),
+            sasl_mechanism=env.get("KAFKA_SASL_MECHANISM")
+            or ("PLAIN" if env.get("KAFKA_SASL_USERNAME") else None),
+            sasl_username=env.get("KAFKA_SASL_USERNAME"),
+            sasl_password=env.get("KAFKA_SASL_PASSWORD"),
+        )
+
+    @staticmethod
+    def external_cluster_configured() -> bool:
+        """True when ``KAFKA_BOOTSTRAP_SERVERS`` names a cluster, so the lab starts no broker."""
+        return bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+
+    def client_config(self) -> dict[str, str]:
+        """Configuration for confluent-kafka producers, consumers and admin clients."""
+        config = {"bootstrap.servers": self.bootstrap_servers}
+        if self.security_protocol:
+            config["security.protocol"] = self.security_protocol
+        if self.sasl_mechanism:
+            config["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username is not None:
+            config["sasl.username"] = self.sasl_username
+            config["sasl.password"] = self.sasl_password or ""
+        return config
+
+    def spark_options(self) -> dict[str, str]:
+        """Options for ``spark.readStream.format("kafka")`` (the ``kafka.`` prefixed ones)."""
+        options = {"kafka.bootstrap.servers": self.bootstrap_servers}
+        if self.security_protocol:
+            options["kafka.security.protocol"] = self.security_protocol
+        if self.sasl_mechanism:
+            options["kafka.sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username is not None:
+            module = _SASL_LOGIN_MODULES.get((self.sasl_mechanism or "PLAIN").upper())
+            if module is None:
+                from labsupport.errors import LabError
+
+                raise LabError(
+                    f"KAFKA_SASL_MECHANISM={self.sasl_mechanism} is not supported by the lab: "
+                    f"use one of {', '.join(_SASL_LOGIN_MODULES)}."
+                )
+            options["kafka.sasl.jaas.config"] = (
+                f"{module} required "
+                f'username="{self.sasl_username}" password="{self.sasl_password or ""}";'
+            )
+        return options

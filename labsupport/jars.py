@@ -1,0 +1,152 @@
+"""Resolve the lab's JVM dependencies once, into a cache inside the project, and use them offline.
+
+Neither Spark's Kafka connector nor Delta's jars ship in the pip wheels, and the embedded Kafka
+broker is Java. The lab resolves them with Apache Ivy — the resolver that ships *inside* pyspark
+and that ``spark.jars.packages`` uses — run directly, so a learner needs nothing beyond Python
+and Java. Two groups are kept apart because they need different ``kafka-clients`` versions:
+
+- ``spark``: the connector and Delta, minus every jar pyspark already ships (Spark's own copy
+  wins), handed to Spark as ``spark.jars`` — local files, no network at session start;
+- ``broker``: the Kafka broker and a log binding, used as the broker's classpath.
+
+Maven Central is the default repository; ``LAB_MAVEN_REPO`` points Ivy at a mirror instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from labsupport.config import RUNTIME_DIR
+from labsupport.errors import LabError
+from labsupport.java import require_java
+from labsupport.versions import BROKER_PACKAGES, SPARK_PACKAGES
+
+__all__ = ["JarGroup", "ensure_jars", "jars_dir", "pyspark_jars_dir"]
+
+JarGroup = Literal["spark", "broker"]
+_PACKAGES: dict[str, list[str]] = {"spark": SPARK_PACKAGES, "broker": BROKER_PACKAGES}
+_MANIFEST = "resolved.txt"
+
+
+def pyspark_jars_dir() -> Path:
+    """The folder of jars that the pyspark wheel ships (Spark itself, Ivy, Hadoop client...)."""
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "jars"
+
+
+def jars_dir(group: JarGroup) -> Path:
+    """Where a group's resolved jars live (git-ignored, cleared only by ``make distclean``)."""
+    return RUNTIME_DIR / "jars" / group
+
+
+def ensure_jars(group: JarGroup, *, quiet: bool = False) -> list[Path]:
+    """The jar files of ``group``, resolving them first if the cache is missing or out of date.
+
+    The cache is valid while its manifest names the same coordinates as ``pyproject.toml``,
+    so changing a pin re-resolves and nothing else touches the network.
+    """
+    target = jars_dir(group)
+    coordinates = _PACKAGES[group]
+    cached = _read_manifest(target, coordinates)
+    if cached is not None:
+        return cached
+    if not quiet:
+        print(f"Resolving {group} jars from Maven (first run only): {', '.join(coordinates)}")
+    (RUNTIME_DIR / "ivy").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"{group}-", dir=RUNTIME_DIR / "ivy") as scratch:
+        retrieved = _ivy_retrieve(group, coordinates, Path(scratch))
+        if group == "spark":
+            retrieved = {a: p for a, p in retrieved.items() if not _shipped_by_pyspark(a)}
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        for path in retrieved.values():
+            shutil.copy2(path, target / path.name)
+    jars = sorted(target / path.name for path in retrieved.values())
+    lines = [f"# {c}" for c in coordinates] + [jar.name for jar in jars]
+    (target / _MANIFEST).write_text("\n".join(lines) + "\n")
+    return jars
+
+
+def _read_manifest(target: Path, coordinates: list[str]) -> list[Path] | None:
+    manifest = target / _MANIFEST
+    if not manifest.exists():
+        return None
+    lines = manifest.read_text().splitlines()
+    if [line[2:] for line in lines if line.startswith("# ")] != coordinates:
+        return None
+    jars = [target / line for line in lines if line and not line.startswith("# ")]
+    return jars if jars and all(jar.exists() for jar in jars) else None
+
+
+def _shipped_by_pyspark(artifact: str) -> bool:
+    """True when pyspark's own jars already contain ``artifact`` (in any version)."""
+    pattern = re.compile(rf"^{re.escape(artifact)}-\d.*\.jar$")
+    return any(pattern.match(jar.name) for jar in pyspark_jars_dir().iterdir())
+
+
+def _ivy_module(coordinates: list[str]) -> str:
+    dependencies = []
+    for coordinate in coordinates:
+        org, name, rev = coordinate.split(":")
+        dependencies.append(
+            f'    <dependency org="{org}" name="{name}" rev="{rev}" conf="default->default"/>'
+        )
+    return (
+        '<ivy-module version="2.0">\n  <info organisation="streaming-lab" module="deps"/>\n'
+        "  <dependencies>\n" + "\n".join(dependencies) + "\n  </dependencies>\n</ivy-module>\n"
+    )
+
+
+def _ivy_settings(repository: str) -> str:
+    return (
+        '<ivysettings>\n  <settings defaultResolver="mirror"/>\n  <resolvers>\n'
+        f'    <ibiblio name="mirror" m2compatible="true" root="{repository}"/>\n'
+        "  </resolvers>\n</ivysettings>\n"
+    )
+
+
+def _ivy_retrieve(group: str, coordinates: list[str], into: Path) -> dict[str, Path]:
+    """Run Ivy, retrieving into ``into``; return ``{artifact name: jar path}``."""
+    java = require_java()
+    ivy_jars = sorted(pyspark_jars_dir().glob("ivy-*.jar"))
+    if not ivy_jars:
+        raise LabError("pyspark ships no Ivy jar: reinstall it with `make setup`.")
+    work = RUNTIME_DIR / "ivy"
+    module = work / f"{group}.xml"
+    module.write_text(_ivy_module(coordinates))
+    log = work / f"{group}.log"
+    command = [
+        java,
+        "-jar",
+        str(ivy_jars[-1]),
+        "-cache",
+        str(work / "cache"),
+        "-ivy",
+        str(module),
+        "-confs",
+        "default",
+        "-retrieve",
+        f"{into}/[artifact]/[artifact]-[revision](-[classifier]).[ext]",
+    ]
+    repository = os.environ.get("LAB_MAVEN_REPO")
+    if repository:
+        settings = work / "ivysettings.xml"
+        settings.write_text(_ivy_settings(repository))
+        command[3:3] = ["-settings", str(settings)]
+    with log.open("w") as out:
+        result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
+    jars = {path.parent.name: path for path in into.glob("*/*.jar")}
+    if result.returncode != 0 or not jars:
+        raise LabError(
+            f"Could not download the {group} jars ({', '.join(coordinates)}); see {log}. "
+            "Check the network (Maven Central) or set LAB_MAVEN_REPO to a mirror, then run `make setup`."
+        )
+    return jars

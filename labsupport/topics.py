@@ -1,0 +1,71 @@
+"""Create the lab's topic the way the design needs it, idempotently.
+
+``order-events`` has 3 partitions (the producer keys by ``order_id``, so an order's events share
+one) and ``message.timestamp.type=LogAppendTime``: the record timestamp is then the broker's
+receipt time, which is exactly what the Bronze column ``kafka_ingest_ts`` promises.
+"""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+from labsupport.config import TOPIC, TOPIC_PARTITIONS, KafkaSettings
+from labsupport.errors import LabError
+
+__all__ = ["TOPIC_CONFIG", "delete_topic", "ensure_topic", "topic_timestamp_type"]
+
+TOPIC_CONFIG = {"message.timestamp.type": "LogAppendTime"}
+
+
+def _admin(settings: KafkaSettings) -> AdminClient:
+    return AdminClient(settings.client_config())
+
+
+def ensure_topic(
+    settings: KafkaSettings,
+    name: str = TOPIC,
+    partitions: int = TOPIC_PARTITIONS,
+    timeout: float = 15.0,
+) -> bool:
+    """Create ``name`` unless it exists; return True when this call created it."""
+    admin = _admin(settings)
+    try:
+        existing = admin.list_topics(timeout=timeout).topics
+    except KafkaException as error:
+        raise LabError(
+            f"Kafka at {settings.bootstrap_servers} did not answer ({error.args[0].str()}): "
+            "start it with `make start`, or check KAFKA_BOOTSTRAP_SERVERS."
+        ) from None
+    if name in existing:
+        return False
+    topic = NewTopic(name, num_partitions=partitions, replication_factor=-1, config=TOPIC_CONFIG)
+    future = admin.create_topics([topic], operation_timeout=timeout)[name]
+    try:
+        future.result(timeout=timeout)
+    except KafkaException as error:
+        if error.args[0].name() == "TOPIC_ALREADY_EXISTS":  # created meanwhile by someone else
+            return False
+        raise LabError(f"Could not create topic {name}: {error.args[0].str()}") from None
+    return True
+
+
+def delete_topic(settings: KafkaSettings, name: str, timeout: float = 15.0) -> bool:
+    """Delete ``name``; return False when it did not exist."""
+    admin = _admin(settings)  # keep a reference: the future dies with its client
+    future = admin.delete_topics([name], operation_timeout=timeout)[name]
+    try:
+        future.result(timeout=timeout)
+    except KafkaException as error:
+        if error.args[0].name() == "UNKNOWN_TOPIC_OR_PART":
+            return False
+        raise
+    return True
+
+
+def topic_timestamp_type(settings: KafkaSettings, name: str = TOPIC, timeout: float = 15.0) -> str:
+    """The topic's ``message.timestamp.type`` (``LogAppendTime`` for the lab's topic)."""
+    resource = ConfigResource(ConfigResource.Type.TOPIC, name)
+    admin = _admin(settings)
+    configs = admin.describe_configs([resource])[resource].result(timeout=timeout)
+    return configs["message.timestamp.type"].value

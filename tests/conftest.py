@@ -1,0 +1,98 @@
+"""Shared fixtures: one real Kafka broker and one Spark session for the whole run.
+
+Which Kafka the suite uses, in order:
+1. ``KAFKA_BOOTSTRAP_SERVERS`` when set (docker compose, a remote cluster);
+2. testcontainers' Kafka when a Docker engine answers a ping (a laptop with Docker);
+3. the lab's embedded broker, started on free ports in a temporary folder and stopped after.
+All three are real Apache Kafka. The pytest header says which one this run used.
+Each test gets fresh topic names and temporary checkpoint folders, so tests never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from labsupport.config import KafkaSettings
+from labsupport.versions import KAFKA_VERSION
+
+_KAFKA_SOURCE: dict[str, str] = {"kind": "not started"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def docker_engine_answers() -> bool:
+    """A ``docker`` binary proves nothing; only an engine that answers a ping does."""
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if KafkaSettings.external_cluster_configured():
+        return f"kafka: KAFKA_BOOTSTRAP_SERVERS={os.environ['KAFKA_BOOTSTRAP_SERVERS']}"
+    return "kafka: testcontainers if a Docker engine answers, else the lab's embedded broker"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.write_line(f"kafka used by this run: {_KAFKA_SOURCE['kind']}")
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSettings]:
+    """A real Kafka cluster for the whole test session."""
+    if KafkaSettings.external_cluster_configured():
+        _KAFKA_SOURCE["kind"] = "external cluster from KAFKA_BOOTSTRAP_SERVERS"
+        yield KafkaSettings.from_env()
+        return
+    if docker_engine_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer(f"apache/kafka:{KAFKA_VERSION}").with_kraft() as container:
+            _KAFKA_SOURCE["kind"] = f"testcontainers apache/kafka:{KAFKA_VERSION}"
+            yield KafkaSettings(bootstrap_servers=container.get_bootstrap_server())
+        return
+    from labsupport.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(
+        port=free_port(), controller_port=free_port(), home=tmp_path_factory.mktemp("broker")
+    )
+    try:
+        bootstrap = broker.start()
+        _KAFKA_SOURCE["kind"] = f"embedded broker (Kafka {KAFKA_VERSION}) at {bootstrap}"
+        yield KafkaSettings(bootstrap_servers=bootstrap)
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def topic(kafka: KafkaSettings) -> Iterator[str]:
+    """A fresh topic made like the lab's (3 partitions, LogAppendTime), deleted after the test."""
+    from labsupport.topics import delete_topic, ensure_topic
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    ensure_topic(kafka, name)
+    yield name
+    delete_topic(kafka, name)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The lab's own Spark session (the same builder the notebooks use), stopped at the end."""
+    from labsupport.spark import get_spark
+
+    session = get_spark()
+    yield session
+    session.stop()

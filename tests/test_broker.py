@@ -1,0 +1,75 @@
+"""The embedded broker's lifecycle: idempotent start, data kept across restarts, clear errors."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from labsupport.broker import EmbeddedBroker
+from labsupport.config import KafkaSettings
+from labsupport.errors import LabError
+from labsupport.topics import ensure_topic
+from tests.conftest import free_port
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    """A second embedded broker just for lifecycle tests, always stopped."""
+    broker = EmbeddedBroker(port=free_port(), controller_port=free_port(), home=tmp_path / "broker")
+    yield broker
+    broker.stop()
+
+
+def test_start_twice_is_harmless_and_stop_then_start_keeps_topic_data(own_broker):
+    bootstrap = own_broker.start()
+    first_pid = own_broker.status().pid
+    assert own_broker.start() == bootstrap
+    assert own_broker.status().pid == first_pid, "a second start must reuse the running broker"
+
+    settings = KafkaSettings(bootstrap_servers=bootstrap)
+    assert ensure_topic(settings, "kept") is True
+    producer = Producer(settings.client_config())
+    producer.produce("kept", key=b"k", value=b"survives a restart")
+    assert producer.flush(10) == 0
+
+    assert own_broker.stop() is True
+    assert own_broker.status().running is False
+    assert own_broker.stop() is False
+    own_broker.start()
+
+    assert ensure_topic(settings, "kept") is False, "the topic must still exist after a restart"
+    consumer = Consumer(
+        {**settings.client_config(), "group.id": "lifecycle", "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe(["kept"])
+    values = []
+    try:
+        for _ in range(30):
+            message = consumer.poll(1.0)
+            if message is not None and message.error() is None:
+                values.append(message.value())
+                break
+    finally:
+        consumer.close()
+    assert values == [b"survives a restart"]
+
+
+def test_port_in_use_is_a_clear_one_line_error(own_broker):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", own_broker.port))
+        squatter.listen()
+        with pytest.raises(LabError, match=rf"Port {own_broker.port} is already in use") as error:
+            own_broker.start()
+    assert "\n" not in str(error.value)
+
+
+def test_stale_pid_file_is_cleaned_up(own_broker):
+    own_broker.home.mkdir(parents=True)
+    (own_broker.home / "broker.pid").write_text('{"pid": 999999, "port": 1}')
+    status = own_broker.status()
+    assert status.running is False
+    assert not (own_broker.home / "broker.pid").exists()
