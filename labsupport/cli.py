@@ -10,8 +10,19 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
-from labsupport.config import DEFAULT_BROKER_PORT, TOPIC, KafkaSettings
+from labsupport.config import (
+    CHECKPOINT_ROOT,
+    DEFAULT_BROKER_PORT,
+    DELTA_ROOT,
+    EVENTS_PER_SECOND,
+    MAX_OFFSETS_PER_TRIGGER,
+    STARTING_OFFSETS,
+    TOPIC,
+    TRIGGER_INTERVAL,
+    KafkaSettings,
+)
 from labsupport.errors import LabError
 
 __all__ = ["main"]
@@ -77,7 +88,6 @@ def _reset(args: argparse.Namespace) -> int:
     import shutil
 
     from labsupport.broker import EmbeddedBroker
-    from labsupport.config import CHECKPOINT_ROOT, DELTA_ROOT
 
     targets = [DELTA_ROOT, CHECKPOINT_ROOT]
     broker = EmbeddedBroker()
@@ -96,6 +106,76 @@ def _reset(args: argparse.Namespace) -> int:
             print(f"Deleted {target}")
     print("Reset done: the next run starts from an empty lab.")
     return 0
+
+
+def _paths(args: argparse.Namespace):
+    from labsupport.runner import LabPaths
+
+    return LabPaths(Path(args.delta_root), Path(args.checkpoint_root))
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    from labsupport.commands import run_pipeline
+
+    return run_pipeline(
+        KafkaSettings.from_env(args.bootstrap_servers),
+        args.topic,
+        _paths(args),
+        trigger=args.trigger,
+        starting_offsets=args.starting_offsets,
+        max_offsets_per_trigger=args.max_offsets_per_trigger,
+    )
+
+
+def _gold(args: argparse.Namespace) -> int:
+    from labsupport.commands import show_gold
+
+    return show_gold(_paths(args), args.limit)
+
+
+def _where(args: argparse.Namespace) -> int:
+    from labsupport.commands import show_where
+
+    return show_where(_paths(args), args.order_id)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from labsupport.commands import run_lab
+
+    return run_lab(
+        KafkaSettings.from_env(args.bootstrap_servers),
+        args.topic,
+        _paths(args),
+        rate=args.rate,
+        duration=args.duration,
+        trigger=args.trigger,
+    )
+
+
+def _add_location_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--delta-root", default=str(DELTA_ROOT), help="default: LAB_DELTA_ROOT or ./delta"
+    )
+    parser.add_argument(
+        "--checkpoint-root",
+        default=str(CHECKPOINT_ROOT),
+        help="default: LAB_CHECKPOINT_ROOT or ./checkpoints",
+    )
+
+
+def _add_kafka_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bootstrap-servers",
+        default=None,
+        help="default: KAFKA_BOOTSTRAP_SERVERS, else the embedded broker",
+    )
+    parser.add_argument("--topic", default=TOPIC, help=f"default: KAFKA_TOPIC or {TOPIC}")
+    parser.add_argument(
+        "--trigger",
+        default=TRIGGER_INTERVAL,
+        help="an interval such as '30 seconds' (default: LAB_TRIGGER or the design's "
+        "30 seconds), or 'available-now' to process what is there and exit",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -126,6 +206,50 @@ def _parser() -> argparse.ArgumentParser:
         help="default: KAFKA_BOOTSTRAP_SERVERS, else the embedded broker",
     )
     topic.set_defaults(run=_topic)
+
+    pipeline = commands.add_parser(
+        "pipeline", help="run the streaming pipeline: Kafka -> Bronze, quarantine, Gold"
+    )
+    pipeline.add_argument("action", choices=["run"])
+    _add_kafka_options(pipeline)
+    _add_location_options(pipeline)
+    pipeline.add_argument(
+        "--starting-offsets",
+        default=STARTING_OFFSETS,
+        choices=["earliest", "latest"],
+        help="first run only (then the checkpoint decides); default: earliest, so "
+        "events produced before the job started are not missed",
+    )
+    pipeline.add_argument(
+        "--max-offsets-per-trigger",
+        type=int,
+        default=MAX_OFFSETS_PER_TRIGGER,
+        help=f"cap on records per micro-batch (default {MAX_OFFSETS_PER_TRIGGER})",
+    )
+    pipeline.set_defaults(run=_pipeline)
+
+    gold = commands.add_parser("gold", help="print the newest Gold windows")
+    gold.add_argument("--limit", type=int, default=10)
+    _add_location_options(gold)
+    gold.set_defaults(run=_gold)
+
+    where = commands.add_parser(
+        "where", help="where did my event go? (Bronze, quarantine, Gold, dropped late)"
+    )
+    where.add_argument("order_id")
+    _add_location_options(where)
+    where.set_defaults(run=_where)
+
+    run = commands.add_parser(
+        "run", help="producer + pipeline + live Gold view (what `make run` runs)"
+    )
+    _add_kafka_options(run)
+    _add_location_options(run)
+    run.add_argument(
+        "--rate", type=float, default=EVENTS_PER_SECOND, help="events per second (default 5)"
+    )
+    run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    run.set_defaults(run=_run)
 
     reset = commands.add_parser(
         "reset", help="delete Delta tables and checkpoints (and broker data)"

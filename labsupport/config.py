@@ -62,11 +62,11 @@ DEFAULT_BROKER_PORT = 9092
 EVENTS_PER_SECOND = 5.0
 WATERMARK_DELAY = "10 minutes"
 WINDOW_DURATION = "5 minutes"
-TRIGGER_INTERVAL = "30 seconds"
-MAX_OFFSETS_PER_TRIGGER = 10_000
+TRIGGER_INTERVAL: str = os.environ.get("LAB_TRIGGER", "30 seconds")
+MAX_OFFSETS_PER_TRIGGER: int = int(os.environ.get("LAB_MAX_OFFSETS_PER_TRIGGER", "10000"))
 #: The lab reads from the earliest offset on a query's first run, so nothing produced before
 #: the job started is missed; the design's ``latest`` silently skips those events.
-STARTING_OFFSETS = "earliest"
+STARTING_OFFSETS: str = os.environ.get("LAB_STARTING_OFFSETS", "earliest")
 
 _SASL_LOGIN_MODULES = {
     "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from importlib import resources
 
 from pyspark.sql import SparkSession
@@ -33,7 +34,7 @@ def spark_config(
         ui = os.environ.get("LAB_SPARK_UI", "0") == "1"
     partitions = shuffle_partitions or int(os.environ.get("LAB_SHUFFLE_PARTITIONS", "2"))
     log_config = resources.files("labsupport") / "resources" / "log4j2-spark.properties"
-    java_options = f"-Dlog4j2.configurationFile=file:{log_config}"
+    java_options = f"-Dlog4j2.configurationFile=file:{log_config} -Duser.timezone=UTC"
     return {
         "spark.master": os.environ.get("LAB_SPARK_MASTER", "local[2]"),
         "spark.app.name": "streaming-lab",
@@ -74,6 +75,10 @@ def get_spark(**overrides: object) -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # else Spark picks a non-loopback address
+    # PySpark turns timestamps into naive datetimes in the *Python process's* local time zone;
+    # the lab works in UTC end to end, so collected event times read the same on every laptop.
+    os.environ["TZ"] = "UTC"
+    time.tzset()
     builder = SparkSession.builder
     for key, value in spark_config(**overrides).items():  # type: ignore[arg-type]
         builder = builder.config(key, value)

@@ -1,0 +1,189 @@
+"""The streaming commands behind ``python -m labsupport pipeline run | gold | where | run``.
+
+Kept apart from :mod:`labsupport.cli` (argument parsing) so each reads as the lesson it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from labsupport.config import KafkaSettings
+from labsupport.observe import freshness_seconds, newest_gold_windows, progress_rows, where_is
+from labsupport.runner import AVAILABLE_NOW, LabPaths, Pipeline, start_pipeline
+from labsupport.spark import get_spark
+
+__all__ = ["gold_table", "run_lab", "run_pipeline", "show_gold", "show_where"]
+
+console = Console()
+
+
+def run_pipeline(
+    settings: KafkaSettings,
+    topic: str,
+    paths: LabPaths,
+    *,
+    trigger: str,
+    starting_offsets: str,
+    max_offsets_per_trigger: int,
+) -> int:
+    """Run Bronze, quarantine and Gold until they finish (available-now) or Ctrl-C."""
+    spark = get_spark()
+    pipeline = start_pipeline(
+        spark,
+        settings,
+        topic,
+        paths,
+        trigger=trigger,
+        starting_offsets=starting_offsets,
+        max_offsets_per_trigger=max_offsets_per_trigger,
+    )
+    console.print(
+        f"Pipeline running on {settings.bootstrap_servers} topic {topic} (trigger: {trigger}); "
+        f"tables in {paths.delta_root}, checkpoints in {paths.checkpoint_root}"
+    )
+    try:
+        if trigger == AVAILABLE_NOW:
+            pipeline.await_all()
+            _print_new_batches(pipeline, {})
+        else:
+            seen: dict[str, int] = {}
+            while True:
+                time.sleep(2)
+                pipeline.raise_if_failed()
+                _print_new_batches(pipeline, seen)
+    except KeyboardInterrupt:
+        console.print("Stopping the queries (Ctrl-C)...")
+    finally:
+        pipeline.stop()
+    console.print(_table_counts(paths))
+    return 0
+
+
+def _print_new_batches(pipeline: Pipeline, seen: dict[str, int]) -> None:
+    for query in pipeline.queries:
+        for row in progress_rows(query):
+            if row["batch"] <= seen.get(query.name, -1):
+                continue
+            seen[query.name] = row["batch"]
+            line = f"[{query.name}] batch {row['batch']}: {row['input_rows']} records"
+            if query.name.endswith("gold"):
+                line += (
+                    f", watermark {row['watermark']}, dropped as late {row['dropped_by_watermark']}"
+                    f", windows in state {row['state_rows']}"
+                )
+            console.print(line)
+
+
+def _table_counts(paths: LabPaths) -> str:
+    spark = get_spark()
+    counts = {
+        name: spark.read.format("delta").load(path).count()
+        for name, path in (
+            ("Bronze", paths.bronze),
+            ("quarantine", paths.quarantine),
+            ("Gold", paths.gold),
+        )
+    }
+    return ", ".join(f"{name}: {count} rows" for name, count in counts.items())
+
+
+def gold_table(paths: LabPaths, limit: int = 10) -> Table:
+    """The newest Gold windows as a rich table, titled with how fresh Bronze is."""
+    spark = get_spark()
+    frame = newest_gold_windows(spark, paths.gold, limit)
+    freshness = freshness_seconds(spark, paths.bronze)
+    age = "no events yet" if freshness is None else f"newest event received {freshness:.0f} s ago"
+    table = Table(title=f"Gold — newest 5-minute windows ({age}; {datetime.now():%H:%M:%S})")
+    for column in ("window", "region", "category", "orders", "revenue", "avg order", "units",
+                   "customers"):  # fmt: skip
+        table.add_column(
+            column, justify="left" if column in {"window", "region", "category"} else "right"
+        )
+    for row in frame.itertuples():
+        table.add_row(
+            f"{row.window_start:%Y-%m-%d %H:%M}–{row.window_end:%H:%M}",
+            row.region,
+            row.product_category,
+            str(row.order_count),
+            f"{row.total_revenue:,.2f}",
+            f"{row.avg_order_value:,.2f}",
+            str(row.total_units_sold),
+            str(row.unique_customers),
+        )
+    return table
+
+
+def show_gold(paths: LabPaths, limit: int) -> int:
+    console.print(gold_table(paths, limit))
+    return 0
+
+
+def show_where(paths: LabPaths, order_id: str) -> int:
+    for line in where_is(get_spark(), paths, order_id):
+        console.print(line)
+    return 0
+
+
+def run_lab(
+    settings: KafkaSettings,
+    topic: str,
+    paths: LabPaths,
+    *,
+    rate: float,
+    duration: float | None,
+    trigger: str,
+    refresh: float = 5.0,
+) -> int:
+    """``make run``: the producer, the pipeline and a live Gold view, until Ctrl-C or ``duration``."""
+    producer = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "producer.order_producer",
+            "--rate",
+            str(rate),
+            "--no-progress",
+            "--topic",
+            topic,
+            "--bootstrap-servers",
+            settings.bootstrap_servers,
+        ],
+        start_new_session=True,  # Ctrl-C reaches us; we stop the producer so it flushes cleanly
+    )
+    console.print(f"Producer started: {rate:g} events/s to {topic} (pid {producer.pid})")
+    spark = get_spark()
+    pipeline = start_pipeline(spark, settings, topic, paths, trigger=trigger)
+    console.print(
+        f"Pipeline started (trigger: {trigger}); Gold appears after the first batches. Ctrl-C to stop."
+    )
+    deadline = None if duration is None else time.monotonic() + duration
+    try:
+        with Live(gold_table(paths), console=console, refresh_per_second=1) as live:
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(refresh)
+                pipeline.raise_if_failed()
+                if producer.poll() is not None:
+                    console.print(f"The producer exited with code {producer.returncode}.")
+                    return 1
+                live.update(gold_table(paths))
+    except KeyboardInterrupt:
+        console.print("Stopping (Ctrl-C)...")
+    finally:
+        if producer.poll() is None:
+            producer.send_signal(signal.SIGINT)
+            try:
+                producer.wait(15)
+            except subprocess.TimeoutExpired:
+                os.kill(producer.pid, signal.SIGKILL)
+        pipeline.stop()
+    console.print(_table_counts(paths))
+    return 0
