@@ -58,10 +58,11 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSettings]:
         yield KafkaSettings.from_env()
         return
     if docker_engine_answers():
-        from testcontainers.kafka import KafkaContainer
+        # testcontainers' own KafkaContainer only runs Confluent's image: see tests/kafka_container.py.
+        from tests.kafka_container import APACHE_KAFKA_IMAGE, ApacheKafkaContainer
 
-        with KafkaContainer(f"apache/kafka:{KAFKA_VERSION}").with_kraft() as container:
-            _KAFKA_SOURCE["kind"] = f"testcontainers apache/kafka:{KAFKA_VERSION}"
+        with ApacheKafkaContainer(APACHE_KAFKA_IMAGE) as container:
+            _KAFKA_SOURCE["kind"] = f"testcontainers {APACHE_KAFKA_IMAGE}"
             yield KafkaSettings(bootstrap_servers=container.get_bootstrap_server())
         return
     from labsupport.broker import EmbeddedBroker
