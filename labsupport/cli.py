@@ -139,6 +139,14 @@ def _where(args: argparse.Namespace) -> int:
     return show_where(_paths(args), args.order_id)
 
 
+def _sql(args: argparse.Namespace) -> int:
+    from labsupport.queries import run_query
+    from labsupport.spark import get_spark
+
+    run_query(get_spark(), _paths(args), args.name).show(args.limit, truncate=False)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from labsupport.commands import run_lab
 

@@ -74,7 +74,7 @@ def _print_new_batches(pipeline: Pipeline, seen: dict[str, int]) -> None:
             if row["batch"] <= seen.get(query.name, -1):
                 continue
             seen[query.name] = row["batch"]
-            line = f"[{query.name}] batch {row['batch']}: {row['input_rows']} records"
+            line = f"{query.name} batch {row['batch']}: {row['input_rows']} records"
             if query.name.endswith("gold"):
                 line += (
                     f", watermark {row['watermark']}, dropped as late {row['dropped_by_watermark']}"

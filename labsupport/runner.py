@@ -141,6 +141,8 @@ def upsert_gold(gold_path: str) -> Callable[[DataFrame, int], None]:
     condition = " AND ".join(f"gold.{key} = updates.{key}" for key in GOLD_KEY)
 
     def merge(updates: DataFrame, batch_id: int) -> None:
+        if updates.isEmpty():  # e.g. the no-data batch that only advances the watermark
+            return
         gold = DeltaTable.forPath(updates.sparkSession, gold_path)
         (
             gold.alias("gold")
