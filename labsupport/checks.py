@@ -1,0 +1,275 @@
+"""Exercise checks: the same functions grade a learner's notebook and run in pytest.
+
+A check looks at an answer and returns a :class:`CheckResult` — passed or not, a message that
+says what it saw, and a hint that points towards the fix. A check never raises for a wrong
+answer; :class:`labsupport.lesson.Lesson` decides what a failure means (a ✗ line for a learner,
+an ``AssertionError`` in CI). An exercise not yet answered holds ``...`` (Ellipsis): every check
+reports that as "not answered yet" instead of tripping over it.
+
+General building blocks: :func:`check_true`, :func:`check_equal`, :func:`check_columns`,
+:func:`check_dataframe` (chispa underneath, its diff turned into plain text). Lesson checks
+(named after what they check) build on them; lesson authors add theirs here, each with a test in
+``tests/test_checks.py`` that shows it rejects a wrong answer and accepts the solution.
+
+>>> check_equal(3, 3, "the number of partitions")
+CheckResult(passed=True, message='the number of partitions is 3', hint='')
+>>> check_equal(..., 3, "the number of partitions").message
+'not answered yet: replace the `...` with your answer'
+>>> bool(check_true(1 + 1 == 3, "one plus one is three", hint="count again"))
+False
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from labsupport.config import KafkaSettings
+
+__all__ = [
+    "NOT_ANSWERED",
+    "CheckResult",
+    "check_columns",
+    "check_dataframe",
+    "check_delta_roundtrip",
+    "check_equal",
+    "check_spark_setting",
+    "check_topic_partitions",
+    "check_true",
+    "is_unanswered",
+]
+
+#: The message of every check whose answer is still the placeholder ``...``.
+NOT_ANSWERED = "not answered yet: replace the `...` with your answer"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_MAX_DIFF_LINES = 30
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check: ``passed``, what was seen (``message``), what to try (``hint``).
+
+    Truthy when passed, so ``assert check_equal(...)`` works in a plain test.
+    """
+
+    passed: bool
+    message: str
+    hint: str = ""
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    @classmethod
+    def ok(cls, message: str) -> CheckResult:
+        return cls(True, message, "")
+
+    @classmethod
+    def fail(cls, message: str, hint: str = "") -> CheckResult:
+        return cls(False, message, hint)
+
+
+def is_unanswered(value: object) -> bool:
+    """True for the exercise placeholder ``...`` (the learner has not written an answer yet)."""
+    return value is Ellipsis
+
+
+def _unanswered(hint: str) -> CheckResult:
+    return CheckResult.fail(NOT_ANSWERED, hint)
+
+
+# --- General building blocks ---------------------------------------------------------------------
+def check_true(condition: object, what: str, hint: str = "") -> CheckResult:
+    """Pass when ``condition`` is truthy; ``what`` states the expectation in words.
+
+    >>> check_true(True, "the table has rows").message
+    'the table has rows'
+    >>> check_true(False, "the table has rows").message
+    'expected: the table has rows'
+    """
+    if is_unanswered(condition):
+        return _unanswered(hint)
+    if condition:
+        return CheckResult.ok(what)
+    return CheckResult.fail(f"expected: {what}", hint)
+
+
+def check_equal(actual: object, expected: object, what: str, hint: str = "") -> CheckResult:
+    """Pass when ``actual == expected``; the message names ``what`` was compared and both values.
+
+    >>> check_equal("3", 3, "the number of partitions").message
+    "the number of partitions: expected 3 (int), got '3' (str)"
+    """
+    if is_unanswered(actual):
+        return _unanswered(hint)
+    if actual == expected:
+        return CheckResult.ok(f"{what} is {expected!r}")
+    if type(actual) is not type(expected):
+        return CheckResult.fail(
+            f"{what}: expected {expected!r} ({type(expected).__name__}), "
+            f"got {actual!r} ({type(actual).__name__})",
+            hint,
+        )
+    return CheckResult.fail(f"{what}: expected {expected!r}, got {actual!r}", hint)
+
+
+def check_columns(
+    df: DataFrame, expected_columns: Iterable[str], *, ordered: bool = False, hint: str = ""
+) -> CheckResult:
+    """Pass when ``df`` has exactly ``expected_columns`` (in that order when ``ordered``).
+
+    The message lists what is missing and what is extra, which is what a learner needs to fix a
+    ``select``.
+    """
+    if is_unanswered(df):
+        return _unanswered(hint)
+    if not hasattr(df, "columns"):
+        return CheckResult.fail(f"expected a DataFrame, got {type(df).__name__}", hint)
+    actual = list(df.columns)
+    expected = list(expected_columns)
+    missing = [c for c in expected if c not in actual]
+    extra = [c for c in actual if c not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected {', '.join(extra)}")
+        return CheckResult.fail(f"columns: {'; '.join(parts)}", hint)
+    if ordered and actual != expected:
+        return CheckResult.fail(
+            f"columns in the wrong order: expected {expected}, got {actual}", hint
+        )
+    return CheckResult.ok(f"columns are {', '.join(actual)}")
+
+
+def check_dataframe(
+    actual: DataFrame,
+    expected: DataFrame,
+    *,
+    what: str = "the DataFrame",
+    ignore_row_order: bool = True,
+    ignore_column_order: bool = False,
+    ignore_nullable: bool = True,
+    precision: float | None = None,
+    hint: str = "",
+) -> CheckResult:
+    """Pass when two DataFrames hold the same schema and rows (chispa compares them).
+
+    Row order is ignored by default (a streaming result has none); give ``precision`` to compare
+    doubles approximately (sums and averages of prices). On a difference, chispa's table of rows
+    or schema fields becomes the message, without terminal colours and at most 30 lines.
+    """
+    if is_unanswered(actual):
+        return _unanswered(hint)
+    if not hasattr(actual, "schema"):
+        return CheckResult.fail(f"{what}: expected a DataFrame, got {type(actual).__name__}", hint)
+    try:
+        from chispa import (
+            DataFramesNotEqualError,
+            SchemasNotEqualError,
+            assert_approx_df_equality,
+            assert_df_equality,
+        )
+    except ImportError:  # pragma: no cover - chispa ships with the lab's extras
+        from labsupport.errors import LabError
+
+        raise LabError("chispa is not installed: run `make setup`.") from None
+    try:
+        if precision is None:
+            assert_df_equality(
+                actual,
+                expected,
+                ignore_row_order=ignore_row_order,
+                ignore_column_order=ignore_column_order,
+                ignore_nullable=ignore_nullable,
+            )
+        else:
+            assert_approx_df_equality(
+                actual,
+                expected,
+                precision,
+                ignore_row_order=ignore_row_order,
+                ignore_column_order=ignore_column_order,
+                ignore_nullable=ignore_nullable,
+            )
+    except SchemasNotEqualError as error:
+        return CheckResult.fail(f"{what} has a different schema:\n{_plain(error)}", hint)
+    except DataFramesNotEqualError as error:
+        return CheckResult.fail(f"{what} has different rows:\n{_plain(error)}", hint)
+    return CheckResult.ok(f"{what} matches the expected rows")
+
+
+def _plain(error: Exception) -> str:
+    """chispa's message without ANSI colours, trimmed to a readable length."""
+    lines = _ANSI.sub("", str(error)).strip("\n").splitlines()
+    if len(lines) > _MAX_DIFF_LINES:
+        lines = [*lines[:_MAX_DIFF_LINES], f"... ({len(lines) - _MAX_DIFF_LINES} more lines)"]
+    return "\n".join(lines)
+
+
+# --- Lesson 00: setup check and tour -------------------------------------------------------------
+def check_topic_partitions(answer: Any, settings: KafkaSettings, topic: str) -> CheckResult:
+    """Exercise 00.1: ``answer`` is the number of partitions of ``topic``, asked of the broker.
+
+    The expected value comes from the real broker (confluent-kafka's AdminClient), not from a
+    constant, so the check holds for any topic.
+    """
+    hint = (
+        "AdminClient(lesson.kafka.client_config()).list_topics(topic=lesson.topic, timeout=10) "
+        "returns cluster metadata; .topics[lesson.topic].partitions is a dict with one entry "
+        "per partition."
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    from confluent_kafka.admin import AdminClient
+
+    metadata = AdminClient(settings.client_config()).list_topics(topic=topic, timeout=10)
+    described = metadata.topics.get(topic)
+    if described is None or described.error is not None:
+        return CheckResult.fail(
+            f"the broker does not know topic {topic}",
+            "run the cell with lesson.ensure_broker() first: it creates the lesson's topic",
+        )
+    return check_equal(answer, len(described.partitions), f"partitions of {topic}", hint)
+
+
+def check_spark_setting(answer: Any, spark: SparkSession, key: str) -> CheckResult:
+    """Exercise 00.2: ``answer`` is the value of the Spark setting ``key`` in the running session."""
+    hint = f'spark.conf.get("{key}") reads a setting of the running session'
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    expected = spark.conf.get(key, None)
+    if expected is None:
+        return CheckResult.fail(f"{key} is not set in this Spark session", hint)
+    return check_equal(answer, expected, key, hint)
+
+
+def check_delta_roundtrip(df: Any, path: str, spark: SparkSession, rows: int = 3) -> CheckResult:
+    """Exercise 00.3: a ``rows``-row Delta table was written at ``path`` and ``df`` read it back.
+
+    Three things must hold: ``path`` is a Delta table (it has a ``_delta_log``), the table holds
+    ``rows`` rows, and ``df`` — the learner's read — has the same rows as the table.
+    """
+    hint = (
+        f'spark.createDataFrame(...) with {rows} rows, then .write.format("delta")'
+        '.mode("overwrite").save(path); read it back with spark.read.format("delta").load(path)'
+    )
+    if is_unanswered(df):
+        return _unanswered(hint)
+    from delta.tables import DeltaTable
+
+    if not DeltaTable.isDeltaTable(spark, path):
+        return CheckResult.fail(f"no Delta table at {path} (no _delta_log folder there)", hint)
+    table = spark.read.format("delta").load(path)
+    count = table.count()
+    if count != rows:
+        return CheckResult.fail(f"the Delta table at {path} has {count} rows, not {rows}", hint)
+    same = check_dataframe(df, table, what="the DataFrame you read back", hint=hint)
+    if not same:
+        return same
+    return CheckResult.ok(f"a {rows}-row Delta table at {path}, read back intact")

@@ -1,0 +1,427 @@
+"""Preflight: check everything the lab needs, and name each problem with its fix.
+
+:func:`preflight` runs one small check per requirement, in the order a problem would bite —
+Python, the pinned packages, Java, the JVM jars, disk space, free ports, the broker seen from
+Python, the lesson's topic, the broker seen from Spark's Kafka source, and Delta — and returns
+one :class:`Finding` for each. Nothing raises: a problem becomes a ``fail`` finding whose
+``fix`` says what to do, and the checks that depend on it are skipped rather than left to hang.
+Every network wait is bounded (a few seconds).
+
+>>> Finding("Python", "ok", "Python 3.11.7").ok
+True
+>>> Finding("Java", "fail", "Java not found", "install a JDK 17+").ok
+False
+
+In a notebook (``show_findings`` draws a table)::
+
+    show_findings(preflight(settings=lesson.kafka, topic=lesson.topic, spark=spark))
+
+From a terminal: ``python -m labsupport preflight``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from labsupport.checks import CheckResult
+from labsupport.config import DEFAULT_BROKER_PORT, PROJECT_ROOT, TOPIC, KafkaSettings
+from labsupport.errors import LabError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from rich.console import Console
+
+__all__ = [
+    "MIN_FREE_DISK_GB",
+    "Finding",
+    "broker_reachable",
+    "check_preflight",
+    "preflight",
+    "run_preflight_cli",
+    "show_findings",
+]
+
+Status = Literal["ok", "warn", "fail", "skip"]
+MIN_FREE_DISK_GB = 2.0
+JUPYTER_PORT = 8888
+#: Bounds for Spark's Kafka client in the preflight read, so a broken broker fails fast.
+_SPARK_KAFKA_TIMEOUTS = {
+    "kafka.request.timeout.ms": "10000",
+    "kafka.default.api.timeout.ms": "10000",
+    "fetchOffset.numRetries": "1",
+}
+_SYMBOL = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "–"}
+_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One requirement checked: its ``name``, a ``status``, what was found, and the fix."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """False only for ``fail``: a warning or a skipped check does not stop the lab."""
+        return self.status != "fail"
+
+    def __str__(self) -> str:
+        line = f"{_SYMBOL[self.status]} {self.name}: {self.detail}"
+        return f"{line} — fix: {self.fix}" if self.fix else line
+
+
+def _guarded(name: str, fix: str, check: Callable[[], Finding]) -> Finding:
+    """Run ``check``; an unexpected exception becomes a ``fail`` finding, never a traceback."""
+    try:
+        return check()
+    except Exception as error:
+        return Finding(name, "fail", _describe(error), fix)
+
+
+def _describe(error: Exception) -> str:
+    """A :class:`LabError`'s own line, else the error's type and first line (JVM errors are long)."""
+    if isinstance(error, LabError):
+        return str(error)
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line[:300]}"
+
+
+# --- The checks, one per requirement ---------------------------------------------------------
+def _python() -> Finding:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info < (3, 10):  # noqa: UP036 - reported here, not left to a SyntaxError later
+        return Finding(
+            "Python", "fail", f"Python {version}", "install Python 3.10+ and run `make setup`"
+        )
+    return Finding("Python", "ok", f"Python {version} at {sys.executable}")
+
+
+def _packages() -> Finding:
+    from labsupport.versions import check_installed, pinned_python_packages
+
+    names = ("pyspark", "delta-spark", "confluent-kafka")
+    check_installed(names)
+    pins = pinned_python_packages()
+    return Finding("Python packages", "ok", ", ".join(f"{n} {pins[n]}" for n in names))
+
+
+def _java() -> Finding:
+    from labsupport.java import java_version, require_java
+
+    java = require_java()
+    return Finding("Java", "ok", f"Java {java_version(java)} at {java}")
+
+
+def _jars(group: str) -> Finding:
+    from labsupport.jars import ensure_jars
+
+    jars = ensure_jars(group, quiet=True)  # type: ignore[arg-type]
+    return Finding(f"{group} jars", "ok", f"{len(jars)} jars in {jars[0].parent}")
+
+
+def _disk() -> Finding:
+    free_gb = shutil.disk_usage(PROJECT_ROOT).free / 1024**3
+    if free_gb < MIN_FREE_DISK_GB:
+        return Finding(
+            "Disk space",
+            "fail",
+            f"{free_gb:.1f} GB free under {PROJECT_ROOT}",
+            f"free at least {MIN_FREE_DISK_GB:.0f} GB (`make clean` deletes tables, checkpoints and broker data)",
+        )
+    return Finding("Disk space", "ok", f"{free_gb:.1f} GB free under {PROJECT_ROOT}")
+
+
+def _port_open(host: str, port: int, timeout: float) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _broker_ports() -> Finding:
+    from labsupport.broker import EmbeddedBroker
+
+    name = "Broker ports"
+    if KafkaSettings.external_cluster_configured():
+        bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        return Finding(
+            name, "skip", f"KAFKA_BOOTSTRAP_SERVERS={bootstrap}: the lab starts no broker"
+        )
+    broker = EmbeddedBroker()
+    status = broker.status()
+    if status.running:
+        return Finding(name, "ok", f"in use by the lab's broker (pid {status.pid})")
+    busy = [
+        port
+        for port in (DEFAULT_BROKER_PORT, broker.controller_port)
+        if _port_open("127.0.0.1", port, 0.5)
+    ]
+    if busy:
+        alternative = DEFAULT_BROKER_PORT + 10
+        return Finding(
+            name,
+            "fail",
+            f"port {', '.join(map(str, busy))} is in use by another program (another Kafka? docker?)",
+            f"stop it, or `make start PORT={alternative}` and "
+            f"`export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{alternative}`",
+        )
+    return Finding(
+        name, "ok", f"{DEFAULT_BROKER_PORT} and {broker.controller_port} are free for the broker"
+    )
+
+
+def _jupyter_port() -> Finding:
+    name = "Jupyter port"
+    if not _port_open("127.0.0.1", JUPYTER_PORT, 0.5):
+        return Finding(name, "ok", f"{JUPYTER_PORT} is free for `make lab`")
+    if "ipykernel" in sys.modules:
+        return Finding(name, "ok", f"{JUPYTER_PORT} is in use (most likely by this Jupyter)")
+    return Finding(
+        name,
+        "warn",
+        f"{JUPYTER_PORT} is in use (a Jupyter already running?)",
+        "optional: `make lab` then picks the next free port; or open the running one",
+    )
+
+
+def broker_reachable(settings: KafkaSettings, timeout: float = 3.0) -> bool:
+    """True when the first bootstrap address accepts a TCP connection within ``timeout``.
+
+    A quick, quiet probe before asking Kafka anything: a closed port answers at once, where a
+    Kafka client would retry (and log) until its own, longer timeout.
+    """
+    first = settings.bootstrap_servers.split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    if not host or not port.isdigit():
+        return False
+    return _port_open(host.strip("[]"), int(port), timeout)
+
+
+def _broker_fix(settings: KafkaSettings) -> str:
+    if KafkaSettings.external_cluster_configured():
+        return "check KAFKA_BOOTSTRAP_SERVERS (and KAFKA_SASL_*), and that the cluster is up"
+    return "start it: `make start` (in a notebook: `lesson.ensure_broker()`)"
+
+
+def _broker_from_python(settings: KafkaSettings) -> Finding:
+    from confluent_kafka.admin import AdminClient
+
+    name = "Kafka from Python"
+    if not broker_reachable(settings):
+        return Finding(
+            name, "fail", f"nothing answers at {settings.bootstrap_servers}", _broker_fix(settings)
+        )
+    admin = AdminClient({**settings.client_config(), "log_level": 0})
+    metadata = admin.list_topics(timeout=5)
+    return Finding(
+        name,
+        "ok",
+        f"{settings.bootstrap_servers} answers: {len(metadata.brokers)} broker(s), "
+        f"{len(metadata.topics)} topic(s)",
+    )
+
+
+def _topic(settings: KafkaSettings, topic: str) -> Finding:
+    from confluent_kafka.admin import AdminClient
+
+    name = "Topic"
+    admin = AdminClient({**settings.client_config(), "log_level": 0})
+    described = admin.list_topics(timeout=5).topics.get(topic)
+    if described is None:
+        return Finding(
+            name,
+            "fail",
+            f"{topic} does not exist",
+            f"`python -m labsupport topic create --name {topic}` (in a notebook: `lesson.ensure_broker()`)",
+        )
+    return Finding(name, "ok", f"{topic}: {len(described.partitions)} partitions")
+
+
+def _spark_session(spark: SparkSession) -> Finding:
+    return Finding(
+        "Spark session",
+        "ok",
+        f"Spark {spark.version}, master {spark.sparkContext.master}, "
+        f"session time zone {spark.conf.get('spark.sql.session.timeZone')}",
+    )
+
+
+def _spark_kafka(spark: SparkSession, settings: KafkaSettings, topic: str) -> Finding:
+    records = (
+        spark.read.format("kafka")
+        .options(**settings.spark_options())
+        .options(**_SPARK_KAFKA_TIMEOUTS)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .load()
+        .count()
+    )
+    return Finding(
+        "Kafka from Spark", "ok", f"Spark's Kafka source read {topic} ({records} records)"
+    )
+
+
+def _delta(spark: SparkSession) -> Finding:
+    with tempfile.TemporaryDirectory(prefix="lab-preflight-") as folder:
+        path = os.path.join(folder, "table")
+        spark.range(3).write.format("delta").save(path)
+        rows = spark.read.format("delta").load(path).count()
+    if rows != 3:
+        return Finding("Delta", "fail", f"wrote 3 rows, read back {rows}", "`make setup`")
+    return Finding("Delta", "ok", "wrote and read back a 3-row table in a temporary folder")
+
+
+# --- The whole run -------------------------------------------------------------------------------
+def preflight(
+    *,
+    settings: KafkaSettings | None = None,
+    topic: str = TOPIC,
+    spark: SparkSession | None = None,
+    start_spark: bool = True,
+) -> list[Finding]:
+    """Check every requirement of the lab; return one :class:`Finding` per check, never raise.
+
+    ``settings`` default to the environment (``KAFKA_BOOTSTRAP_SERVERS``, else the embedded
+    broker's address); ``topic`` is the one Spark's Kafka source reads (a notebook passes its
+    lesson's topic). Pass the running ``spark`` session, or let preflight start the lab's
+    session with ``start_spark=True`` (it is not stopped: ``get_spark()`` reuses it);
+    ``start_spark=False`` skips the Spark and Delta checks.
+    """
+    settings = settings or KafkaSettings.from_env()
+    findings = [
+        _guarded("Python", "install Python 3.10+", _python),
+        _guarded("Python packages", "`make setup`", _packages),
+        java := _guarded("Java", "install a JDK 17+ and set JAVA_HOME to it", _java),
+    ]
+    jar_fix = "`make setup` (needs Maven Central once, or LAB_MAVEN_REPO set to a mirror)"
+    for group in ("spark", "broker"):
+        if java.ok:
+            findings.append(_guarded(f"{group} jars", jar_fix, lambda g=group: _jars(g)))
+        else:
+            findings.append(Finding(f"{group} jars", "skip", "needs Java"))
+    findings += [
+        _guarded("Disk space", "free some disk space", _disk),
+        _guarded("Broker ports", "stop the program that holds the port", _broker_ports),
+        _guarded("Jupyter port", "optional", _jupyter_port),
+    ]
+    kafka = _guarded(
+        "Kafka from Python", _broker_fix(settings), lambda: _broker_from_python(settings)
+    )
+    findings.append(kafka)
+    topic_found = (
+        _guarded("Topic", "`python -m labsupport topic create`", lambda: _topic(settings, topic))
+        if kafka.ok
+        else Finding("Topic", "skip", "needs Kafka")
+    )
+    findings.append(topic_found)
+
+    session: Finding
+    if spark is None and start_spark and java.ok:
+        spark, session = _start_session()
+    elif spark is not None:
+        running = spark
+        session = _guarded("Spark session", "`make setup`", lambda: _spark_session(running))
+    else:
+        session = Finding("Spark session", "skip", "not requested" if java.ok else "needs Java")
+    findings.append(session)
+
+    spark_fix = (
+        "the connector or Delta jar is missing from spark.jars: `make setup`, then restart the "
+        "kernel (or the Python process) so the session starts with them"
+    )
+    if spark is not None and session.ok and topic_found.status == "ok":
+        findings.append(
+            _guarded("Kafka from Spark", spark_fix, lambda: _spark_kafka(spark, settings, topic))
+        )
+    else:
+        findings.append(Finding("Kafka from Spark", "skip", "needs a Spark session and the topic"))
+    if spark is not None and session.ok:
+        findings.append(_guarded("Delta", spark_fix, lambda: _delta(spark)))
+    else:
+        findings.append(Finding("Delta", "skip", "needs a Spark session"))
+    return findings
+
+
+def _start_session() -> tuple[SparkSession | None, Finding]:
+    """Start the lab's session (``get_spark``); on failure, no session and a ``fail`` finding."""
+    from labsupport.spark import get_spark
+
+    fix = "`make setup`, then try again (the message above names what is missing)"
+    try:
+        spark = get_spark()
+    except Exception as error:
+        return None, Finding("Spark session", "fail", _describe(error), fix)
+    return spark, _spark_session(spark)
+
+
+def show_findings(findings: Sequence[Finding], console: Console | None = None) -> None:
+    """Print the findings as a table (rich: coloured in a terminal, HTML in Jupyter)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Streaming Lab preflight", show_lines=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("found")
+    table.add_column("fix")
+    for finding in findings:
+        style = _STYLE[finding.status]
+        table.add_row(
+            f"[{style}]{_SYMBOL[finding.status]}[/]",
+            finding.name,
+            finding.detail,
+            f"[{style}]{finding.fix}[/]" if finding.status in {"fail", "warn"} else "",
+        )
+    out = console if console is not None else Console()
+    out.print(table)
+    failed = [f.name for f in findings if f.status == "fail"]
+    if failed:
+        out.print(f"[bold red]{len(failed)} problem(s) to fix: {', '.join(failed)}[/]")
+    else:
+        out.print("[green]Everything the lab needs is in place.[/]")
+
+
+def check_preflight(findings: Sequence[Finding]) -> CheckResult:
+    """A lesson check: passed when no finding failed (warnings and skips are fine)."""
+    failed = [f for f in findings if f.status == "fail"]
+    if not failed:
+        return CheckResult.ok(f"preflight: {len(findings)} checks, no problem found")
+    return CheckResult.fail(
+        "preflight found " + "; ".join(f"{f.name}: {f.detail}" for f in failed),
+        "; ".join(f"{f.name}: {f.fix}" for f in failed),
+    )
+
+
+def run_preflight_cli(
+    bootstrap_servers: str | None = None, topic: str = TOPIC, spark: bool = True
+) -> int:
+    """``python -m labsupport preflight``: print the table; exit code 1 when something failed.
+
+    A Spark session started here is stopped before returning.
+    """
+    from pyspark.sql import SparkSession
+
+    had_session = SparkSession.getActiveSession() is not None
+    try:
+        findings = preflight(
+            settings=KafkaSettings.from_env(bootstrap_servers), topic=topic, start_spark=spark
+        )
+    finally:
+        if not had_session:
+            from labsupport.spark import stop_spark
+
+            stop_spark()
+    show_findings(findings)
+    return 0 if all(f.ok for f in findings) else 1
