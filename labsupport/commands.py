@@ -103,19 +103,27 @@ def gold_table(paths: LabPaths, limit: int = 10) -> Table:
     freshness = freshness_seconds(spark, paths.bronze)
     age = "no events yet" if freshness is None else f"newest event received {freshness:.0f} s ago"
     table = Table(title=f"Gold — newest 5-minute windows ({age}; {datetime.now():%H:%M:%S})")
-    for column in ("window", "region", "category", "orders", "revenue", "avg order", "units",
-                   "customers"):  # fmt: skip
+    for column in (
+        "window (UTC)",
+        "region",
+        "category",
+        "orders",
+        "revenue",
+        "avg",
+        "units",
+        "customers",
+    ):
         table.add_column(
-            column, justify="left" if column in {"window", "region", "category"} else "right"
+            column, justify="left" if column[0] in "wrc" and column != "customers" else "right"
         )
     for row in frame.itertuples():
         table.add_row(
-            f"{row.window_start:%Y-%m-%d %H:%M}–{row.window_end:%H:%M}",
+            f"{row.window_start:%H:%M}–{row.window_end:%H:%M}",
             row.region,
             row.product_category,
             str(row.order_count),
-            f"{row.total_revenue:,.2f}",
-            f"{row.avg_order_value:,.2f}",
+            f"{row.total_revenue:.2f}",
+            f"{row.avg_order_value:.2f}",
             str(row.total_units_sold),
             str(row.unique_customers),
         )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from delta.tables import DeltaTable
+from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
@@ -198,9 +199,16 @@ class Pipeline:
         self.raise_if_failed()
 
     def stop(self) -> None:
-        for query in self.queries:
-            if query.isActive:
-                query.stop()
+        """Stop every query; cancelling in-flight tasks makes Spark log alarming but harmless
+        warnings, so they are muted while the queries stop."""
+        context = SparkContext.getOrCreate()
+        context.setLogLevel("ERROR")
+        try:
+            for query in self.queries:
+                if query.isActive:
+                    query.stop()
+        finally:
+            context.setLogLevel("WARN")
 
 
 def start_pipeline(
