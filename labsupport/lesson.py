@@ -205,6 +205,14 @@ class Lesson:
     def checkpoint_root(self) -> Path:
         return self.root / "checkpoints"
 
+    @property
+    def paths(self):
+        """The pipeline's tables and checkpoints inside this lesson's workspace (a ``LabPaths``),
+        for :func:`labsupport.runner.start_pipeline` and :mod:`labsupport.observe`."""
+        from labsupport.runner import LabPaths
+
+        return LabPaths(self.delta_root, self.checkpoint_root)
+
     def table(self, name: str) -> str:
         """Path of the lesson's Delta table ``name`` (a string, as Spark's ``load``/``save`` want)."""
         return str(self.delta_root / name)
