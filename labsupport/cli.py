@@ -116,6 +116,9 @@ def _paths(args: argparse.Namespace):
 
 def _pipeline(args: argparse.Namespace) -> int:
     from labsupport.commands import run_pipeline
+    from labsupport.runner import trigger_options
+
+    trigger_options(args.trigger)  # a bad --trigger fails here, before Spark starts
 
     return run_pipeline(
         KafkaSettings.from_env(args.bootstrap_servers),
@@ -147,8 +150,17 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preflight(args: argparse.Namespace) -> int:
+    from labsupport.preflight import run_preflight_cli
+
+    return run_preflight_cli(args.bootstrap_servers, args.topic, spark=not args.no_spark)
+
+
 def _run(args: argparse.Namespace) -> int:
     from labsupport.commands import run_lab
+    from labsupport.runner import trigger_options
+
+    trigger_options(args.trigger)
 
     return run_lab(
         KafkaSettings.from_env(args.bootstrap_servers),
@@ -247,6 +259,22 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("order_id")
     _add_location_options(where)
     where.set_defaults(run=_where)
+
+    sql = commands.add_parser("sql", help="run one of the design's SQL checks against the tables")
+    sql.add_argument("name", choices=["bronze_check", "gold_revenue"])
+    sql.add_argument("--limit", type=int, default=20)
+    _add_location_options(sql)
+    sql.set_defaults(run=_sql)
+
+    preflight = commands.add_parser(
+        "preflight", help="check the setup; name every problem with its fix"
+    )
+    preflight.add_argument("--bootstrap-servers", default=None)
+    preflight.add_argument("--topic", default=TOPIC)
+    preflight.add_argument(
+        "--no-spark", action="store_true", help="skip the checks that start Spark"
+    )
+    preflight.set_defaults(run=_preflight)
 
     run = commands.add_parser(
         "run", help="producer + pipeline + live Gold view (what `make run` runs)"
