@@ -12,9 +12,9 @@ as a block that starts with the marker line ``# %% exercise:NN.k`` and runs to t
 :func:`execute_notebook` loads a notebook, replaces each tagged cell's source with its solution
 block — refusing a tag without a solution and a solution without a tag, so neither can rot —
 and runs it in a fresh ``python3`` kernel (this interpreter's) with ``notebooks/`` as working
-directory and ``LAB_FAST=1 LAB_STRICT=1``: a failed check raises, and so fails the run. The
-kernel is shut down when the run ends, whatever happened. It needs the ``notebooks`` extra
-(nbformat, nbclient, ipykernel).
+directory and ``LAB_FAST=1 LAB_STRICT=1``: a failed check raises, and so fails the run. Spark
+is stopped after the last cell, and the kernel is shut down when the run ends, whatever
+happened. It needs the ``notebooks`` extra (nbformat, nbclient, ipykernel).
 
 >>> parse_solutions("# %% exercise:00.1\\nanswer = 3\\n")
 {'00.1': 'answer = 3'}
@@ -54,6 +54,7 @@ __all__ = [
 EXERCISE_TAG = re.compile(r"^exercise:(\d\d\.\d+)$")
 _MARKER = re.compile(r"^# %% exercise:(\S+)[ \t]*$", re.MULTILINE)
 _SUMMARY = re.compile(r"(\d+)/(\d+) checks passed")
+_TEARDOWN = "lab-teardown"
 
 
 def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -183,6 +184,14 @@ def execute_notebook(
     notebook = nbformat.read(path, as_version=4)
     if with_solutions:
         notebook = apply_solutions(notebook, load_solutions(path))
+    # A last cell, removed again from the result, stops Spark while the kernel still runs, so its
+    # JVM is gone before the next notebook's starts (not left to exit after the kernel).
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            "from labsupport.spark import stop_spark\n\nstop_spark()",
+            metadata={"tags": [_TEARDOWN]},
+        )
+    )
     kernel_env = dict(os.environ)
     kernel_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), kernel_env["PATH"]])
     kernel_env["LAB_FAST"] = "1" if fast else "0"
@@ -199,4 +208,6 @@ def execute_notebook(
     )
     started = time.monotonic()
     executed: Any = client.execute(env=kernel_env)  # the kernel is shut down on return or error
-    return ExecutedNotebook(path, executed, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    executed.cells = [c for c in executed.cells if _TEARDOWN not in c.metadata.get("tags", [])]
+    return ExecutedNotebook(path, executed, seconds)
