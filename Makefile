@@ -11,7 +11,7 @@ DURATION ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup start stop status produce consume run test test-quick lab clean distclean lint format strip
+.PHONY: help setup start stop status produce consume run test test-quick lab clean distclean lint format strip preflight
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,notebooks,dev]'
 	$(PY) -m labsupport setup
 	@touch $(STAMP)
+
+preflight: setup ## check the setup: every problem with its fix (Java, jars, ports, Kafka, Spark, Delta)
+	@$(PY) -m labsupport preflight
 
 start: setup ## start the embedded Kafka broker (127.0.0.1:$(PORT)) and create the topic
 	@$(PY) -m labsupport broker start --port $(PORT)

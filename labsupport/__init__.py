@@ -5,7 +5,12 @@ Modules, from the bottom up (each uses only those above it in this list):
 - ``config``, ``schema``, ``errors``, ``versions``: settings, the event contract, pinned versions;
 - ``java``, ``jars``, ``broker``, ``topics``, ``spark``: the runtime (JVM jars, the embedded
   Kafka broker, the topic, the one Spark session builder);
-- ``cli``: ``python -m labsupport``.
+- ``pipeline``: the lesson code, pure DataFrame functions (decode, parse, validate, Bronze, Gold);
+- ``runner``, ``observe``, ``queries``: the streaming queries; progress, watermark and
+  "where did my event go?"; the design's SQL checks;
+- ``checks``, ``lesson``, ``preflight``, ``notebooks``: exercise checks shared by notebooks and
+  pytest; a notebook's workspace and score; the setup check; running the lessons in CI;
+- ``commands``, ``cli``: ``python -m labsupport``.
 
 Import the module you need (``from labsupport.spark import get_spark``); importing the package
 itself starts nothing.

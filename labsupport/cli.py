@@ -88,11 +88,13 @@ def _reset(args: argparse.Namespace) -> int:
     import shutil
 
     from labsupport.broker import EmbeddedBroker
+    from labsupport.lesson import lessons_dir
 
     targets = [DELTA_ROOT, CHECKPOINT_ROOT]
     broker = EmbeddedBroker()
     if args.broker:
-        targets.append(broker.home / "data")
+        # the lessons' topics go with the broker's data, so their tables and checkpoints must too
+        targets += [broker.home / "data", lessons_dir()]
     if not args.yes:
         answer = input(f"Delete {', '.join(map(str, targets))}? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
