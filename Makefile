@@ -11,7 +11,7 @@ DURATION ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup start stop status produce consume run test test-quick lab clean distclean lint format strip preflight
+.PHONY: help setup start stop status produce consume run test test-unsolved test-quick lab clean distclean lint format strip preflight
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,10 +49,13 @@ run: start ## the main job: broker, producer, pipeline and a live Gold view (DUR
 	@$(PY) -m labsupport run $(if $(DURATION),--duration $(DURATION))
 
 test: setup ## the whole suite, notebooks included (starts and stops its own broker)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not unsolved" $(PYTEST_ARGS)
+
+test-unsolved: setup ## run every notebook unsolved, as a learner first opens it: no crash, a ✗ per exercise
+	$(PY) -m pytest -m unsolved $(PYTEST_ARGS)
 
 test-quick: setup ## the fast tier: no Kafka, no streaming runs
-	$(PY) -m pytest -m "not kafka and not slow and not notebooks" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not kafka and not slow and not notebooks and not spark" $(PYTEST_ARGS)
 
 lab: start ## open JupyterLab on the numbered notebooks
 	$(VENV)/bin/jupyter lab notebooks

@@ -6,7 +6,9 @@ The slow ones execute each numbered notebook in a fresh kernel against this suit
 own) with a temporary ``LAB_LESSONS_DIR``:
 
 - with the reference solutions, ``LAB_FAST=1 LAB_STRICT=1``: every check must pass;
-- unsolved, as a learner first opens it: it must run to the end, with a ✗ for each exercise.
+- unsolved, as a learner first opens it: it must run to the end, with a ✗ for each exercise
+  (marker ``unsolved``: it doubles the notebooks' time, so ``make test`` leaves it to
+  ``make test-unsolved``, which an author runs after changing a lesson).
 
 Each run's wall time is printed at the end of the module.
 """
@@ -246,6 +248,7 @@ def test_runs_with_solutions_and_passes_every_check(path, kafka, tmp_path, timin
 
 
 @pytest.mark.notebooks
+@pytest.mark.unsolved
 @pytest.mark.slow
 @pytest.mark.kafka
 @pytest.mark.spark
