@@ -273,3 +273,221 @@ def check_delta_roundtrip(df: Any, path: str, spark: SparkSession, rows: int = 3
     if not same:
         return same
     return CheckResult.ok(f"a {rows}-row Delta table at {path}, read back intact")
+
+
+# --- Lesson 06: checkpoints and exactly once -----------------------------------------------------
+def _checkpoint_position(checkpoint: str) -> tuple[int | None, int | None, dict[int, int]]:
+    """(last committed batch, last planned batch, partition → end offset of the committed one).
+
+    Read straight from the files, independently of :mod:`labsupport.observe`: ``commits/N``
+    marks batch N done; ``offsets/N`` holds a version line, a metadata line, then per source
+    ``{topic: {partition: first offset not read}}``.
+    """
+    import json
+    from pathlib import Path
+
+    root = Path(checkpoint)
+
+    def ids(log: str) -> list[int]:
+        return sorted(int(p.name) for p in (root / log).glob("[0-9]*") if p.name.isdigit())
+
+    commits, planned = ids("commits"), ids("offsets")
+    if not commits:
+        return None, (planned[-1] if planned else None), {}
+    offsets: dict[int, int] = {}
+    for line in (root / "offsets" / str(commits[-1])).read_text().splitlines()[2:]:
+        for partitions in json.loads(line).values():
+            offsets.update({int(p): int(o) for p, o in partitions.items()})
+    return commits[-1], planned[-1], dict(sorted(offsets.items()))
+
+
+def _int_keyed(answer: Any) -> dict[int, int] | None:
+    """``{partition: offset}`` with int keys and values (``"0"`` keys accepted), else None."""
+    from collections.abc import Mapping
+
+    if not isinstance(answer, Mapping):
+        return None
+    try:
+        return {int(k): int(v) for k, v in answer.items() if not isinstance(v, bool)}
+    except (TypeError, ValueError):
+        return None
+
+
+def check_last_commit(last_batch: Any, end_offsets: Any, checkpoint: str) -> CheckResult:
+    """Exercise 06.1: the last *committed* batch id of ``checkpoint`` and its Kafka end offsets.
+
+    ``end_offsets`` is ``{partition: offset}`` (keys as ints or digit strings), the offsets the
+    next batch starts from. A batch that is planned (``offsets/N``) but not committed
+    (``commits/N``) is not the answer: it is the one a restart replays.
+    """
+    hint = (
+        "list <checkpoint>/commits: the largest file name is the last committed batch id; "
+        "the last line of <checkpoint>/offsets/<that id> is JSON {topic: {partition: offset}}"
+    )
+    if is_unanswered(last_batch) or is_unanswered(end_offsets):
+        return _unanswered(hint)
+    committed, planned, expected = _checkpoint_position(checkpoint)
+    if committed is None:
+        return CheckResult.fail(
+            f"{checkpoint} has no committed batch yet",
+            "run the lesson's cells above first: they run the pipeline",
+        )
+    if isinstance(last_batch, bool) or not isinstance(last_batch, int):
+        return CheckResult.fail(
+            f"the last batch id is a number (int), got {last_batch!r} ({type(last_batch).__name__})",
+            hint,
+        )
+    if last_batch != committed:
+        note = ""
+        if last_batch == planned:
+            note = " — that batch has an offsets file but no commit file: it is planned, not done"
+        return CheckResult.fail(
+            f"last committed batch: expected {committed}, got {last_batch}{note}", hint
+        )
+    offsets = _int_keyed(end_offsets)
+    if offsets is None:
+        return CheckResult.fail(
+            f"end_offsets should be a dict {{partition: offset}}, got {type(end_offsets).__name__}",
+            hint,
+        )
+    if offsets != expected:
+        return CheckResult.fail(
+            f"end offsets of batch {committed}: expected {expected}, got {offsets}", hint
+        )
+    return CheckResult.ok(
+        f"batch {committed} is the last committed; the next batch starts at {expected} "
+        f"({sum(expected.values())} records read)"
+    )
+
+
+def check_duplicate_offsets(answer: Any, spark: SparkSession, bronze_path: str) -> CheckResult:
+    """Exercise 06.2: how many ``(kafka_partition, kafka_offset)`` pairs occur more than once in Bronze.
+
+    Each Kafka record has one (partition, offset); a pair seen twice is one record written twice.
+    """
+    hint = (
+        'group Bronze by "kafka_partition", "kafka_offset", count, keep the groups whose count '
+        "is more than 1, and count those groups"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    from pyspark.sql import functions as F
+
+    bronze = spark.read.format("delta").load(bronze_path)
+    pairs = bronze.groupBy("kafka_partition", "kafka_offset").count()
+    expected = pairs.where(F.col("count") > 1).count()
+    rows = bronze.count()
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        return CheckResult.fail(
+            f"the answer is a number (int), got {answer!r} ({type(answer).__name__})", hint
+        )
+    if answer == expected:
+        if expected == 0:
+            return CheckResult.ok(
+                "Bronze has no duplicated Kafka record (run section 4, which deletes the "
+                "checkpoint, to see some)"
+            )
+        return CheckResult.ok(
+            f"{expected} Kafka records are in Bronze more than once ({rows} rows, "
+            f"{pairs.count()} distinct records)"
+        )
+    if answer == rows and rows != expected:
+        return CheckResult.fail(
+            f"{answer} is every row of Bronze; expected {expected} duplicated (partition, offset) "
+            "pairs",
+            hint,
+        )
+    return CheckResult.fail(
+        f"duplicated (partition, offset) pairs: expected {expected}, got {answer}", hint
+    )
+
+
+# --- Lesson 07: querying and operating -------------------------------------------------------------
+def check_revenue_as_of(
+    answer: Any, spark: SparkSession, table_path: str, version: int
+) -> CheckResult:
+    """Exercise 07.1: total revenue of the Gold table at ``version`` (time travel), within 0.01."""
+    hint = (
+        f'spark.read.format("delta").option("versionAsOf", {version}).load(path), then the '
+        'sum of "total_revenue" (agg(F.sum(...)).first()[0])'
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    from pyspark.sql import functions as F
+
+    def revenue(reader) -> float:
+        total = reader.load(table_path).agg(F.sum("total_revenue")).first()[0]
+        return float(total or 0.0)
+
+    try:
+        expected = revenue(spark.read.format("delta").option("versionAsOf", version))
+    except Exception:
+        return CheckResult.fail(
+            f"{table_path} has no version {version} yet", "run the cells above first"
+        )
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        return CheckResult.fail(
+            f"the revenue is a number, got {answer!r} ({type(answer).__name__})", hint
+        )
+    if abs(answer - expected) <= 0.01:
+        return CheckResult.ok(f"Gold's total revenue at version {version} was {expected:.2f}")
+    current = revenue(spark.read.format("delta"))
+    if abs(answer - current) <= 0.01:
+        return CheckResult.fail(
+            f"{answer:.2f} is the revenue of the current version; version {version} had "
+            f"{expected:.2f}",
+            hint,
+        )
+    return CheckResult.fail(
+        f"total revenue at version {version}: expected {expected:.2f}, got {answer:.2f}", hint
+    )
+
+
+def check_partition_lag(
+    answer: Any, settings: KafkaSettings, topic: str, checkpoint: str
+) -> CheckResult:
+    """Exercise 07.2: ``{partition: lag}``, lag = the topic's end offset − the committed offset.
+
+    The end offsets come from the broker (a consumer's watermarks), the committed offsets from
+    the last committed batch of ``checkpoint``.
+    """
+    hint = (
+        "end offsets: Consumer(...).get_watermark_offsets(TopicPartition(topic, p))[1] (or the "
+        "largest offset per partition + 1); committed: the last offsets file with a commit; "
+        "lag = end - committed, for every partition"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {**settings.client_config(), "group.id": "lab-check-lag", "enable.auto.commit": False}
+    )
+    try:
+        described = consumer.list_topics(topic=topic, timeout=10).topics.get(topic)
+        partitions = sorted(described.partitions) if described and described.partitions else []
+        watermarks = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            for p in partitions
+        }
+    finally:
+        consumer.close()
+    if not watermarks:
+        return CheckResult.fail(f"the broker does not know topic {topic}", "run the cells above")
+    _, _, committed = _checkpoint_position(checkpoint)
+    expected = {p: high - committed.get(p, low) for p, (low, high) in watermarks.items()}
+    lag = _int_keyed(answer)
+    if lag is None:
+        return CheckResult.fail(
+            f"the answer is a dict {{partition: lag}}, got {type(answer).__name__}", hint
+        )
+    if lag == expected:
+        return CheckResult.ok(
+            f"lag per partition {expected}: {sum(expected.values())} records not in Bronze yet"
+        )
+    if lag == {p: high for p, (_, high) in watermarks.items()}:
+        return CheckResult.fail(
+            "those are the topic's end offsets; subtract the offsets the query has committed",
+            hint,
+        )
+    return CheckResult.fail(f"lag per partition: expected {expected}, got {lag}", hint)
