@@ -275,6 +275,342 @@ def check_delta_roundtrip(df: Any, path: str, spark: SparkSession, rows: int = 3
     return CheckResult.ok(f"a {rows}-row Delta table at {path}, read back intact")
 
 
+# --- Lesson 01: producing order events ------------------------------------------------------------
+def _whole_number(value: Any) -> bool:
+    """An int, numpy's integers included (pandas hands those out), but not a bool."""
+    from numbers import Integral
+
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _real_number(value: Any) -> bool:
+    from numbers import Real
+
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _partitions_of_key(
+    settings: KafkaSettings, topic: str, key: str, timeout: float = 30.0
+) -> dict[int, int] | None:
+    """``{partition: records}`` of every record of ``topic`` whose key is ``key``, read from Kafka.
+
+    Reads each partition from its first to its last offset (bounded by ``timeout``); None when
+    the broker does not know the topic.
+    """
+    import time
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            **settings.client_config(),
+            "group.id": "lab-check-key-partition",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
+    try:
+        described = consumer.list_topics(topic=topic, timeout=10).topics.get(topic)
+        if described is None or described.error is not None:
+            return None
+        ends: dict[int, int] = {}
+        assignments = []
+        for partition in sorted(described.partitions):
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            if high > low:
+                ends[partition] = high
+                assignments.append(TopicPartition(topic, partition, low))
+        found: dict[int, int] = {}
+        if not assignments:
+            return found
+        consumer.assign(assignments)
+        wanted = key.encode("utf-8")
+        deadline = time.monotonic() + timeout
+        while ends and time.monotonic() < deadline:
+            for message in consumer.consume(500, timeout=0.5):
+                if message.error() is not None:
+                    continue
+                if message.key() == wanted:
+                    found[message.partition()] = found.get(message.partition(), 0) + 1
+                if message.offset() >= ends.get(message.partition(), 0) - 1:
+                    ends.pop(message.partition(), None)
+        return found
+    finally:
+        consumer.close()
+
+
+def check_key_partition(answer: Any, settings: KafkaSettings, topic: str, key: str) -> CheckResult:
+    """Exercise 01.1: ``answer`` is the partition that holds every record keyed ``key``.
+
+    The expected partition is read from the broker: every record of ``topic`` is consumed and
+    the partitions of the records with that key are collected (there must be exactly one).
+    """
+    hint = (
+        "the producer keys every event by its order_id, so all of an order's events share one "
+        "partition: find a record whose key is that order_id (the `records` table above, or a "
+        "Consumer) and take its partition, an int"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    found = _partitions_of_key(settings, topic, key)
+    if found is None:
+        return CheckResult.fail(
+            f"the broker does not know topic {topic}", "run the cells above first"
+        )
+    if not found:
+        return CheckResult.fail(
+            f"no record on {topic} has the key {key!r}",
+            "run the cells of section 2 first: they produce the events",
+        )
+    if len(found) > 1:  # pragma: no cover - Kafka's partitioner never does this for one key
+        return CheckResult.fail(f"records keyed {key!r} sit in partitions {sorted(found)}", hint)
+    ((expected, records),) = found.items()
+    if not _whole_number(answer):
+        return CheckResult.fail(
+            f"a partition is a number (int), got {answer!r} ({type(answer).__name__})", hint
+        )
+    if int(answer) != expected:
+        return CheckResult.fail(
+            f"partition of order {key}: expected {expected}, got {answer}", hint
+        )
+    return CheckResult.ok(
+        f"all {records} record{'s' if records != 1 else ''} of order {key} are in partition "
+        f"{expected}: same key, same partition"
+    )
+
+
+def check_region_share(answer: Any, events: Any, region: str) -> CheckResult:
+    """Exercise 01.2: ``answer`` is the share (0–1) of ``events`` whose region is ``region``.
+
+    ``events`` is the sample the learner was given: a pandas DataFrame with a ``region`` column
+    (or a list of event dicts). The share is compared within 0.001.
+    """
+    hint = (
+        f'(events["region"] == "{region}").mean() — the number of {region} events divided by '
+        "the number of events: a fraction between 0 and 1"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    regions = (
+        list(events["region"]) if hasattr(events, "columns") else [e["region"] for e in events]
+    )
+    if not regions:
+        return CheckResult.fail("the sample holds no events", "run the cells above first")
+    matching = sum(value == region for value in regions)
+    expected = matching / len(regions)
+    if not _real_number(answer):
+        return CheckResult.fail(
+            f"the share is a number between 0 and 1, got {answer!r} ({type(answer).__name__})", hint
+        )
+    answer = float(answer)
+    if abs(answer - expected) <= 0.001:
+        from labsupport.schema import REGION_WEIGHTS
+
+        weight = REGION_WEIGHTS.get(region)
+        design = f" (the design's weight is {weight:.2f})" if weight is not None else ""
+        return CheckResult.ok(
+            f"{matching} of {len(regions)} events are {region}: a share of {expected:.3f}{design}"
+        )
+    if abs(answer - 100 * expected) <= 0.1:
+        return CheckResult.fail(
+            f"{answer:g} is a percentage; give the share as a fraction ({expected:.3f})", hint
+        )
+    if answer == matching:
+        return CheckResult.fail(
+            f"{answer:g} is the number of {region} events; divide by the {len(regions)} events",
+            hint,
+        )
+    from labsupport.schema import REGION_WEIGHTS
+
+    if region in REGION_WEIGHTS and abs(answer - REGION_WEIGHTS[region]) <= 1e-9:
+        return CheckResult.fail(
+            f"{answer:g} is the design's weight for {region}; measure the sample instead", hint
+        )
+    return CheckResult.fail(
+        f"share of {region} events: expected {expected:.3f}, got {answer:.3f}", hint
+    )
+
+
+# --- Lesson 02: parsing and validating ------------------------------------------------------------
+def check_multi_reason_count(answer: Any, validated: DataFrame) -> CheckResult:
+    """Exercise 02.1: how many records of ``validated`` broke more than one rule.
+
+    ``validated`` is the output of :func:`labsupport.pipeline.validate_events` (a ``reasons``
+    array per record, empty for a valid event).
+    """
+    hint = (
+        'F.size("reasons") is the number of rules a record broke: filter on it being greater '
+        "than 1, then .count()"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    from pyspark.sql import functions as F
+
+    sizes = (
+        validated.select(F.size("reasons").alias("n"))
+        .groupBy()
+        .agg(
+            F.count("*").alias("records"),
+            F.sum(F.when(F.col("n") > 0, 1).otherwise(0)).alias("invalid"),
+            F.sum(F.when(F.col("n") > 1, 1).otherwise(0)).alias("several"),
+        )
+        .first()
+    )
+    expected, invalid = int(sizes.several or 0), int(sizes.invalid or 0)
+    if not _whole_number(answer):
+        return CheckResult.fail(
+            f"the answer is a number (int), got {answer!r} ({type(answer).__name__})", hint
+        )
+    if int(answer) == expected:
+        return CheckResult.ok(
+            f"{expected} of the {invalid} invalid records broke more than one rule"
+        )
+    if int(answer) == invalid:
+        return CheckResult.fail(
+            f"{answer} is every invalid record (at least one reason); expected {expected} with "
+            "more than one",
+            hint,
+        )
+    return CheckResult.fail(
+        f"records with more than one reason: expected {expected}, got {answer}", hint
+    )
+
+
+def _reasons_of(spark: SparkSession, value: bytes) -> list[str]:
+    """The reasons the pipeline gives one Kafka value, through the very lesson functions."""
+    from datetime import datetime, timezone
+
+    from labsupport.pipeline import decode_records, parse_events, validate_events
+
+    records = spark.createDataFrame(
+        [(None, bytearray(value), "check", 0, 0, datetime.now(timezone.utc))],
+        "key binary, value binary, topic string, partition int, offset long, timestamp timestamp",
+    )
+    return list(validate_events(parse_events(decode_records(records))).first().reasons)
+
+
+def check_reasons_for(answer: Any, spark: SparkSession, value: bytes) -> CheckResult:
+    """Exercise 02.2: ``answer`` is the list of reasons the pipeline gives the record ``value``.
+
+    The expected reasons come from running ``decode_records → parse_events → validate_events``
+    on that one value; the order of the reasons does not matter.
+    """
+    hint = (
+        "run the value through validate_values(...) (section 3) and read .first().reasons — a "
+        "list of strings, exactly as the pipeline words them"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    expected = _reasons_of(spark, value)
+    if isinstance(answer, str):
+        return CheckResult.fail(
+            f"give a list of reasons (strings), got one string {answer!r}", hint
+        )
+    try:
+        given = [str(reason) for reason in answer]
+    except TypeError:
+        return CheckResult.fail(
+            f"give a list of reasons (strings), got {type(answer).__name__}", hint
+        )
+    if sorted(given) == sorted(expected):
+        shown = "; ".join(expected) if expected else "none: it is a valid event"
+        return CheckResult.ok(f"the pipeline's reasons: {shown}")
+    missing = [reason for reason in expected if reason not in given]
+    extra = [reason for reason in given if reason not in expected]
+    parts = []
+    if missing:
+        parts.append(f"missing {missing}")
+    if extra:
+        parts.append(f"not a reason the pipeline gives this record: {extra}")
+    return CheckResult.fail("; ".join(parts) or f"expected {expected}, got {given}", hint)
+
+
+# --- Lesson 03: Bronze ingestion ------------------------------------------------------------------
+def check_bronze_region_rows(
+    answer: Any, spark: SparkSession, bronze_path: str, region: str
+) -> CheckResult:
+    """Exercise 03.1: the number of rows of the Bronze table at ``bronze_path`` for ``region``."""
+    hint = (
+        f'spark.read.format("delta").load(lesson.paths.bronze), then .where(F.col("region") == '
+        f'"{region}").count()'
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    from pyspark.sql import functions as F
+
+    bronze = spark.read.format("delta").load(bronze_path)
+    counts = (
+        bronze.groupBy()
+        .agg(
+            F.count("*").alias("rows"),
+            F.sum(F.when(F.col("region") == region, 1).otherwise(0)).alias("matching"),
+        )
+        .first()
+    )
+    expected, rows = int(counts.matching or 0), int(counts.rows or 0)
+    if not _whole_number(answer):
+        return CheckResult.fail(
+            f"the answer is a number (int), got {answer!r} ({type(answer).__name__})", hint
+        )
+    if int(answer) == expected:
+        return CheckResult.ok(f"Bronze holds {expected} {region} rows of {rows}")
+    if int(answer) == rows and rows != expected:
+        return CheckResult.fail(
+            f"{answer} is every row of Bronze; keep only region {region} ({expected} rows)", hint
+        )
+    return CheckResult.fail(f"Bronze rows for {region}: expected {expected}, got {answer}", hint)
+
+
+def _rows_added_per_version(spark: SparkSession, table_path: str) -> dict[int, int]:
+    """``{version: rows written}`` from the table's history (``operationMetrics.numOutputRows``)."""
+    from delta.tables import DeltaTable
+
+    history = DeltaTable.forPath(spark, table_path).history().select("version", "operationMetrics")
+    added = {}
+    for row in history.collect():
+        metrics = row.operationMetrics or {}
+        added[int(row.version)] = int(metrics.get("numOutputRows", 0) or 0)
+    return dict(sorted(added.items()))
+
+
+def check_version_most_rows(answer: Any, spark: SparkSession, table_path: str) -> CheckResult:
+    """Exercise 03.2: the Delta version of ``table_path`` whose commit wrote the most rows.
+
+    Read from the table's history (each commit's ``operationMetrics.numOutputRows``); when two
+    versions tie, either is right.
+    """
+    hint = (
+        "DeltaTable.forPath(spark, path).history() has one row per version; its "
+        'operationMetrics map holds "numOutputRows" (a string: int(...) it). Answer the version '
+        "(an int), not the number of rows"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    added = _rows_added_per_version(spark, table_path)
+    most = max(added.values(), default=0)
+    if most == 0:
+        return CheckResult.fail(
+            f"no version of {table_path} wrote any rows yet", "run the cells above first"
+        )
+    best = [version for version, rows in added.items() if rows == most]
+    if not _whole_number(answer):
+        return CheckResult.fail(
+            f"a version is a number (int), got {answer!r} ({type(answer).__name__})", hint
+        )
+    answer = int(answer)
+    if answer in best:
+        return CheckResult.ok(f"version {answer} added {most} rows, the most of any commit")
+    if answer == most and answer not in added:
+        return CheckResult.fail(
+            f"{answer} is the number of rows; the question asks which version added them", hint
+        )
+    if answer in added:
+        return CheckResult.fail(
+            f"version {answer} added {added[answer]} rows; version {best[0]} added {most}", hint
+        )
+    return CheckResult.fail(f"the table has versions {min(added)}–{max(added)}, not {answer}", hint)
+
+
 # --- Lesson 06: checkpoints and exactly once -----------------------------------------------------
 def _checkpoint_position(checkpoint: str) -> tuple[int | None, int | None, dict[int, int]]:
     """(last committed batch, last planned batch, partition → end offset of the committed one).
