@@ -1,0 +1,279 @@
+"""labsupport.operate against the real thing: a SIGKILLed pipeline process, real checkpoints, a
+real topic deleted and recreated, real Delta tables optimized and vacuumed. No mocks.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from delta.tables import DeltaTable
+
+from labsupport.config import KafkaSettings
+from labsupport.errors import LabError
+from labsupport.observe import batch_history
+from labsupport.operate import (
+    batch_ids,
+    checkpoint_tree,
+    committed_offsets,
+    consumer_lag,
+    delta_file_counts,
+    delta_transactions,
+    exactly_once_report,
+    explain_failure,
+    kill_process_group,
+    lag_sample,
+    mask_secrets,
+    pipeline_process,
+    quiet_spark_logs,
+    read_offsets,
+    recreate_topic,
+    retention_check_disabled,
+    run_available_now,
+    run_idempotent_copy,
+    starting_offsets_json,
+    topic_end_offsets,
+    topic_offsets,
+)
+from labsupport.runner import LabPaths
+from producer import produce_events
+
+
+def _gone(pid: int) -> bool:
+    """True when ``pid`` no longer runs (absent, or a zombie waiting for its parent)."""
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "\nState:\tZ" in status.read_text()
+    except FileNotFoundError:
+        return True
+
+
+def _paths(tmp_path: Path) -> LabPaths:
+    return LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+
+
+# --- No broker, no Spark ------------------------------------------------------------------------------
+def test_kill_process_group_reaches_the_children_and_reaps():
+    script = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True, text=True
+    )
+    try:
+        child = int(parent.stdout.readline())
+        assert not _gone(child)
+        assert kill_process_group(parent, timeout=10) == -9
+        deadline = time.monotonic() + 10
+        while not _gone(child):
+            assert time.monotonic() < deadline, "the child survived its group's SIGKILL"
+            time.sleep(0.05)
+        assert kill_process_group(parent) == -9, "a second kill is harmless"
+    finally:
+        kill_process_group(parent)
+        parent.stdout.close()
+
+
+def test_mask_secrets_never_shows_a_password():
+    settings = KafkaSettings(
+        bootstrap_servers="pkc-1.example.com:9092",
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="KEY",
+        sasl_password='p"a=ss word;',
+    )
+    client = mask_secrets(settings.client_config())
+    spark_options = mask_secrets(settings.spark_options())
+    assert client["sasl.password"] == "****" and client["sasl.username"] == "KEY"
+    assert "ss word" not in json.dumps(client) + json.dumps(spark_options)
+    jaas = spark_options["kafka.sasl.jaas.config"]
+    assert 'username="KEY"' in jaas and 'password="****"' in jaas
+    assert "ScramLoginModule" in jaas
+    assert settings.spark_options()["kafka.sasl.jaas.config"] != jaas, "a copy: the original stays"
+
+
+def test_starting_offsets_json_and_explain_failure():
+    assert json.loads(starting_offsets_json("t", {2: 5, 0: 1})) == {"t": {"0": 1, "2": 5}}
+    spark_style = RuntimeError(
+        "[STREAM_FAILED] Query [id = 1, runId = 2] terminated with exception: Data lost;\n"
+        "either aged out\nReason: Partition t-0 offset was changed from 9 to 1.\nmore"
+    )
+    assert (
+        explain_failure(spark_style)
+        == "Data lost; Reason: Partition t-0 offset was changed from 9 to 1."
+    )
+    assert explain_failure(ValueError("")) == "ValueError"
+
+
+def test_checkpoint_readers_on_missing_or_empty_folders(tmp_path):
+    assert "no checkpoint here" in checkpoint_tree(tmp_path / "nothing")
+    assert batch_ids(tmp_path / "nothing") == []
+    assert committed_offsets(tmp_path / "nothing") == {}
+    with pytest.raises(LabError, match="no offsets files"):
+        read_offsets(tmp_path)
+    with pytest.raises(LabError, match="'commits' and 'offsets'"):
+        batch_ids(tmp_path, "state")
+
+
+# --- Kafka ----------------------------------------------------------------------------------------------
+@pytest.mark.kafka
+def test_topic_offsets_count_the_records(kafka, topic):
+    produce_events(kafka, topic, rate=5_000, count=11, seed=1, progress=False)
+    offsets = topic_offsets(kafka, topic)
+    assert sorted(offsets) == [0, 1, 2]
+    assert sum(end - first for first, end in offsets.values()) == 11
+    assert topic_end_offsets(kafka, topic) == {p: end for p, (_, end) in offsets.items()}
+    with pytest.raises(LabError, match="does not exist"):
+        topic_offsets(kafka, "test-never-created-topic")
+
+
+# --- The crash: a real process group, SIGKILLed mid-stream ----------------------------------------------
+@pytest.mark.kafka
+@pytest.mark.spark
+@pytest.mark.slow
+def test_crash_restart_proves_exactly_once_and_a_deleted_checkpoint_duplicates(
+    spark, kafka, topic, tmp_path
+):
+    paths = _paths(tmp_path)
+    produce_events(
+        kafka, topic, rate=5_000, count=120, seed=5,
+        duplicate_fraction=0.05, malformed_fraction=0.05, progress=False,
+    )  # fmt: skip
+    with pipeline_process(kafka, topic, paths, max_offsets_per_trigger=15) as pipeline:
+        assert pipeline.wait_for_commits(2, timeout=300) >= 2
+        in_flight = pipeline.wait_for_batch_in_flight(timeout=60)
+        assert pipeline.kill() == -9
+        pid = pipeline.pid
+    assert _gone(pid) and not pipeline.alive
+    bronze = paths.checkpoint("bronze")
+    assert in_flight is not None and in_flight in batch_ids(bronze, "offsets")
+    assert in_flight not in batch_ids(bronze), "killed before the batch committed"
+    assert len(batch_ids(bronze)) < 120 / 15, "killed mid-stream"
+    assert f"topic {topic}" in pipeline.log_file.read_text()  # the process logged there
+
+    tree = checkpoint_tree(bronze)
+    for part in ("metadata", "offsets/", "commits/", "sources/"):
+        assert part in tree
+    planned = read_offsets(bronze)
+    assert planned.batch_id == in_flight and planned.text.startswith("v1\n")
+    assert set(planned.end_offsets) == {0, 1, 2}
+    assert committed_offsets(bronze) == batch_history(bronze)[-1].end_offsets
+    query_id = json.loads((Path(bronze) / "metadata").read_text())["id"]
+    assert {t.app_id for t in delta_transactions(paths.bronze)} == {query_id}
+    before = exactly_once_report(spark, paths, kafka, topic)
+    assert before.missing > 0 and not before.exactly_once
+
+    run_available_now(spark, kafka, topic, paths, timeout=300)
+    report = exactly_once_report(spark, paths, kafka, topic)
+    assert report.exactly_once, str(report)
+    assert report.topic_records == 120 == report.bronze_rows + report.quarantine_rows
+    assert report.quarantine_rows > 0 and "exactly once ✓" in str(report)
+    assert consumer_lag(kafka, topic, bronze) == {0: 0, 1: 0, 2: 0}
+
+    produce_events(kafka, topic, rate=5_000, count=6, seed=6, progress=False)
+    sample = lag_sample(spark, kafka, topic, paths, "backlog")
+    assert sample.total_lag == 6 and sample.freshness_s is not None and sample.freshness_s >= 0
+
+    import shutil
+
+    shutil.rmtree(paths.checkpoint_root)
+    run_available_now(spark, kafka, topic, paths, starting_offsets="earliest", timeout=300)
+    replayed = exactly_once_report(spark, paths, kafka, topic)
+    assert replayed.duplicates == 120 and replayed.missing == 0
+    assert replayed.gold_matches, "Gold's MERGE of full values survives the replay"
+    assert (
+        not replayed.exactly_once and len({t.app_id for t in delta_transactions(paths.bronze)}) == 2
+    )
+
+
+# --- The two traps ----------------------------------------------------------------------------------------
+@pytest.mark.kafka
+@pytest.mark.spark
+@pytest.mark.slow
+def test_an_old_txn_app_id_skips_writes_and_a_reset_topic_fails_the_query(
+    spark, kafka, topic, tmp_path
+):
+    paths = _paths(tmp_path)
+    table = str(tmp_path / "copy")
+    produce_events(kafka, topic, rate=5_000, count=50, seed=7, progress=False)
+    run_available_now(spark, kafka, topic, paths, timeout=300)  # a pipeline checkpoint, for later
+
+    first = run_idempotent_copy(
+        spark, kafka, topic, table, str(tmp_path / "cp1"), app_id="app", max_offsets_per_trigger=20
+    )
+    assert sorted(first) == [0, 1, 2] and sum(first.values()) == 50
+    count = spark.read.format("delta").load(table).count
+    assert count() == 50
+
+    produce_events(kafka, topic, rate=5_000, count=10, seed=8, progress=False)
+    resume = starting_offsets_json(topic, committed_offsets(tmp_path / "cp1"))
+    skipped = run_idempotent_copy(
+        spark, kafka, topic, table, str(tmp_path / "cp2"), app_id="app", starting_offsets=resume
+    )
+    assert list(skipped) == [0] and skipped[0] == 0, "Delta skipped it before it was read"
+    assert count() == 50, "10 records silently missing"
+    assert committed_offsets(tmp_path / "cp2") == topic_end_offsets(kafka, topic)
+
+    fixed = run_idempotent_copy(
+        spark, kafka, topic, table, str(tmp_path / "cp3"), app_id="app-2", starting_offsets=resume
+    )
+    assert fixed == {0: 10} and count() == 60
+    assert [(t.app_id, t.txn_version) for t in delta_transactions(table)] == [
+        ("app", 0), ("app", 1), ("app", 2), ("app-2", 0),
+    ]  # fmt: skip
+
+    recreate_topic(kafka, topic)
+    assert sum(topic_end_offsets(kafka, topic).values()) == 0
+    produce_events(kafka, topic, rate=5_000, count=5, seed=9, progress=False)
+    with quiet_spark_logs(), pytest.raises(LabError, match="offset was changed from"):
+        run_available_now(spark, kafka, topic, paths, timeout=120)
+    assert not spark.streams.active, "the failed queries were stopped"
+
+    with quiet_spark_logs():
+        lossy = run_idempotent_copy(
+            spark, kafka, topic, table, str(tmp_path / "cp3"), app_id="app-2",
+            fail_on_data_loss=False,
+        )  # fmt: skip
+    assert sum(lossy.values()) == 0 and count() == 60, "the new topic's 5 records were skipped"
+    assert committed_offsets(tmp_path / "cp3") == topic_end_offsets(kafka, topic)
+
+
+# --- Delta maintenance ------------------------------------------------------------------------------------
+@pytest.mark.spark
+def test_optimize_and_vacuum_file_counts_and_the_retention_check(spark, tmp_path):
+    path = str(tmp_path / "table")
+    listing = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+    spark.conf.set(listing, "2")  # VACUUM's listing job: 10,000 tasks by default, minutes here
+    try:
+        _optimize_and_vacuum(spark, path)
+    finally:
+        spark.conf.unset(listing)
+
+
+def _optimize_and_vacuum(spark, path: str) -> None:
+    for i in range(4):
+        spark.range(i * 10, i * 10 + 10).coalesce(1).write.format("delta").mode("append").save(path)
+    assert delta_file_counts(spark, path) == (4, 4)
+    table = DeltaTable.forPath(spark, path)
+    table.optimize().executeCompaction()
+    assert delta_file_counts(spark, path) == (1, 5), "the old files stay for time travel"
+    table.vacuum()
+    assert delta_file_counts(spark, path) == (1, 5), "younger than the 7-day retention"
+
+    key = "spark.databricks.delta.retentionDurationCheck.enabled"
+    before = spark.conf.get(key, "true")
+    with pytest.raises(Exception, match="DELTA_VACUUM_RETENTION_PERIOD_TOO_SHORT") as refused:
+        table.vacuum(0)
+    assert "retention period is too low" in explain_failure(refused.value)
+    with retention_check_disabled(spark):
+        table.vacuum(0)
+    assert spark.conf.get(key, "true") == before, "the check is back on"
+    assert delta_file_counts(spark, path) == (1, 1)
+    assert spark.read.format("delta").load(path).count() == 40
