@@ -611,6 +611,200 @@ def check_version_most_rows(answer: Any, spark: SparkSession, table_path: str) -
     return CheckResult.fail(f"the table has versions {min(added)}–{max(added)}, not {answer}", hint)
 
 
+# --- Lesson 04: event time and watermarks --------------------------------------------------------
+def _as_utc_naive(value: Any) -> Any:
+    """A datetime or Spark's ISO text (``2026-01-15T10:12:00.000Z``) → naive UTC; else unchanged."""
+    from datetime import datetime, timezone
+
+    if isinstance(value, str):
+        text = value.strip()
+        text = text[:-1] + "+00:00" if text.endswith("Z") else text
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def check_counts_in_gold(answer: Any, event_times: Any, watermark: Any) -> CheckResult:
+    """Exercise 04.1: for each event time, whether an ORDER_PLACED event at it counts in Gold
+    when its micro-batch runs with ``watermark`` (a list of booleans, in the same order).
+
+    Graded with :func:`labsupport.predict.counts_in_gold`, the rule ``tests/test_predict.py``
+    checks against Spark: the event counts when its 5-minute window *ends after* the watermark.
+    """
+    from labsupport.predict import counts_in_gold, window_of
+
+    hint = (
+        "find each event's 5-minute window (10:00, 10:05, ...): the event counts when the "
+        "window's END is later than the watermark — not when the event itself is"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    times = [_as_utc_naive(t) for t in event_times]
+    mark = _as_utc_naive(watermark)
+    expected = [counts_in_gold(t, mark) for t in times]
+    if not isinstance(answer, (list, tuple)) or not all(isinstance(a, bool) for a in answer):
+        return CheckResult.fail(
+            f"the answer is a list of {len(times)} booleans (True/False), got {answer!r}", hint
+        )
+    if len(answer) != len(times):
+        return CheckResult.fail(
+            f"{len(times)} event times, so {len(times)} answers; got {len(answer)}", hint
+        )
+
+    def clock(moment: Any) -> str:
+        return f"{moment:%H:%M:%S}" + (
+            f".{moment.microsecond // 1000:03d}" if moment.microsecond else ""
+        )
+
+    if list(answer) == expected:
+        return CheckResult.ok(
+            f"watermark {clock(mark)}: "
+            + ", ".join(
+                f"{clock(t)} {'counts' if e else 'dropped'}"
+                for t, e in zip(times, expected, strict=True)
+            )
+        )
+    naive = [t > mark for t in times]
+    wrong = [
+        f"{clock(t)} (window ends {window_of(t)[1]:%H:%M:%S}: {'counts' if e else 'too late'})"
+        for t, a, e in zip(times, answer, expected, strict=True)
+        if a != e
+    ]
+    if list(answer) == naive:
+        return CheckResult.fail(
+            "you compared each event time with the watermark; Spark compares the event's window "
+            f"end. Wrong: {'; '.join(wrong)}",
+            hint,
+        )
+    return CheckResult.fail(f"not quite — wrong: {'; '.join(wrong)}", hint)
+
+
+def check_last_watermark(answer: Any, query: Any) -> CheckResult:
+    """Exercise 04.2: the watermark of the last micro-batch of ``query``, read from its progress.
+
+    Accepts the text as Spark reports it (``"2026-01-15T10:12:00.000Z"``) or an equal datetime.
+    """
+    hint = (
+        'query.lastProgress is a dict: its "eventTime" entry holds "watermark" (and "max", the '
+        "newest event time, which is not the watermark)"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    progress = getattr(query, "lastProgress", None)
+    if not progress or "watermark" not in (progress.get("eventTime") or {}):
+        return CheckResult.fail(
+            "this query has no progress with a watermark yet", "run the cells above first"
+        )
+    event_time = progress["eventTime"]
+    expected = _as_utc_naive(event_time["watermark"])
+    got = _as_utc_naive(answer)
+    if got == expected:
+        return CheckResult.ok(
+            f"batch {progress['batchId']} ran with watermark {event_time['watermark']}"
+        )
+    if "max" in event_time and got == _as_utc_naive(event_time["max"]):
+        return CheckResult.fail(
+            f"{answer} is the newest event time of that batch (max), not its watermark", hint
+        )
+    return CheckResult.fail(
+        f"the last batch's watermark is {event_time['watermark']}, got {answer!r}", hint
+    )
+
+
+# --- Lesson 05: Gold windowed aggregation ---------------------------------------------------------
+def check_window_revenue(
+    answer: Any,
+    spark: SparkSession,
+    bronze_path: str,
+    gold_path: str,
+    region: str,
+    window_start: Any,
+) -> CheckResult:
+    """Exercise 05.1: total revenue of ``region`` in the window starting at ``window_start``,
+    computed from Bronze, equal (within a cent) to the sum of that window's Gold rows."""
+    from datetime import timedelta
+
+    from pyspark.sql import functions as F
+
+    hint = (
+        'from Bronze: keep event_type == "ORDER_PLACED", the region, and event times in '
+        "[start, start + 5 min); count a re-sent copy once (dropDuplicates on order_id, "
+        "customer_id, quantity, total_price), then sum total_price"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    start = _as_utc_naive(window_start)
+    gold = spark.read.format("delta").load(gold_path)
+    mine = gold.filter((F.col("region") == region) & (F.col("window_start") == start))
+    expected = float(mine.agg(F.sum("total_revenue")).first()[0] or 0.0)
+    if expected == 0.0:
+        return CheckResult.fail(
+            f"Gold has no row for {region} in the window at {start}", "run the cells above first"
+        )
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        return CheckResult.fail(
+            f"the revenue is a number, got {answer!r} ({type(answer).__name__})", hint
+        )
+    if abs(answer - expected) <= 0.01:
+        return CheckResult.ok(f"{region}, {start:%H:%M}–{start + timedelta(minutes=5):%H:%M}: "
+                              f"{expected:.2f}, as in Gold")  # fmt: skip
+    events = (
+        spark.read.format("delta")
+        .load(bronze_path)
+        .filter(
+            (F.col("region") == region)
+            & (F.col("event_timestamp") >= start)
+            & (F.col("event_timestamp") < start + timedelta(minutes=5))
+        )
+    )
+
+    def total(df) -> float:
+        return round(float(df.agg(F.sum("total_price")).first()[0] or 0.0), 2)
+
+    placed = events.filter(F.col("event_type") == "ORDER_PLACED")
+    if abs(answer - total(placed)) <= 0.01:
+        return CheckResult.fail(
+            f"{answer:.2f} counts the re-sent copies twice; Gold counts each order once "
+            f"({expected:.2f})",
+            hint,
+        )
+    if abs(answer - total(events)) <= 0.01:
+        return CheckResult.fail(
+            f"{answer:.2f} includes cancellations and updates; Gold sums ORDER_PLACED only",
+            hint,
+        )
+    return CheckResult.fail(f"expected {expected:.2f} (Gold), got {answer:.2f}", hint)
+
+
+def check_final_output_mode(answer: Any) -> CheckResult:
+    """Exercise 05.2: the output mode that writes a window only once it is final: ``"append"``."""
+    hint = (
+        "one mode writes a window early and again at every change, one rewrites every window "
+        "each batch, one waits until the watermark has passed the window's end"
+    )
+    if is_unanswered(answer):
+        return _unanswered(hint)
+    mode = answer.strip().lower() if isinstance(answer, str) else answer
+    if mode == "append":
+        return CheckResult.ok(
+            "append: a window is written once, after the watermark passes its end — final, "
+            "but at least 10 minutes late"
+        )
+    if mode == "update":
+        return CheckResult.fail(
+            "update writes a window at every batch that changes it: early, then revised", hint
+        )
+    if mode == "complete":
+        return CheckResult.fail("complete rewrites every window at every batch, final or not", hint)
+    return CheckResult.fail(
+        f"the output modes are append, update and complete; got {answer!r}", hint
+    )
+
+
 # --- Lesson 06: checkpoints and exactly once -----------------------------------------------------
 def _checkpoint_position(checkpoint: str) -> tuple[int | None, int | None, dict[int, int]]:
     """(last committed batch, last planned batch, partition → end offset of the committed one).
