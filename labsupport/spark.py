@@ -59,6 +59,8 @@ def spark_config(
         "spark.ui.enabled": str(ui).lower(),
         "spark.ui.showConsoleProgress": "false",
         "spark.databricks.delta.snapshotPartitions": str(partitions),
+        # VACUUM lists files with this many tasks (default 10,000: minutes on a laptop)
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(partitions),
         "spark.sql.debug.maxToStringFields": "200",
         "spark.sql.adaptive.enabled": "false",  # keeps streaming plans and lessons predictable
     }
