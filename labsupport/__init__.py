@@ -8,6 +8,8 @@ Modules, from the bottom up (each uses only those above it in this list):
 - ``pipeline``: the lesson code, pure DataFrame functions (decode, parse, validate, Bronze, Gold);
 - ``runner``, ``observe``, ``queries``: the streaming queries; progress, watermark and
   "where did my event go?"; the design's SQL checks;
+- ``predict``: the late-data rule in plain Python (no Spark), to predict Gold before a run;
+- ``demos``, ``operate``: lesson demonstrations; operating a pipeline (kills, lag, maintenance);
 - ``checks``, ``lesson``, ``preflight``, ``notebooks``: exercise checks shared by notebooks and
   pytest; a notebook's workspace and score; the setup check; running the lessons in CI;
 - ``commands``, ``cli``: ``python -m labsupport``.
