@@ -20,6 +20,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from labsupport.config import WATERMARK_DELAY, WINDOW_DURATION
+from labsupport.contract import CENT
 from labsupport.schema import (
     BRONZE_SCHEMA,
     EVENT_SCHEMA,
@@ -53,8 +54,6 @@ GOLD_RULE = (
 
 _TYPE_NAMES = {"string": "a string", "int": "an integer", "double": "a number",
                "timestamp": "an ISO-8601 timestamp"}  # fmt: skip
-#: total_price must equal unit_price × quantity within a cent (float arithmetic gets its slack).
-_CENT = 0.01 + 1e-9
 
 
 def decode_records(records: DataFrame) -> DataFrame:
@@ -88,7 +87,10 @@ def parse_events(decoded: DataFrame) -> DataFrame:
 
 
 def _validation_rules() -> list[tuple[Column, Column]]:
-    """``(failed?, reason)`` pairs, one per rule of the event contract."""
+    """``(failed?, reason)`` pairs, one per rule of the event contract.
+
+    :mod:`labsupport.contract` holds the same rules, worded the same, in plain Python.
+    """
     event = F.col("event")
     keys = F.col("json_keys")
     rules: list[tuple[Column, Column]] = [
@@ -126,7 +128,7 @@ def _validation_rules() -> list[tuple[Column, Column]]:
         (event.unit_price < 0, F.lit("unit_price must not be negative")),
         (event.total_price < 0, F.lit("total_price must not be negative")),
         (
-            F.abs(event.total_price - event.unit_price * event.quantity) > _CENT,
+            F.abs(event.total_price - event.unit_price * event.quantity) > CENT,
             F.lit("total_price is not unit_price × quantity"),
         ),
     ]

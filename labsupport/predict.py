@@ -31,21 +31,15 @@ True
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from labsupport.config import WATERMARK_DELAY, WINDOW_DURATION
-from labsupport.schema import (
-    EVENT_FIELDS,
-    EVENT_TYPES,
-    ORDER_PLACED,
-    PRODUCT_CATEGORIES,
-    REGIONS,
-)
+from labsupport.contract import event_time, event_violations, read_record
+from labsupport.schema import ORDER_PLACED
 
 __all__ = [
     "FATES",
@@ -68,9 +62,6 @@ WATERMARK = timedelta(minutes=int(WATERMARK_DELAY.split()[0]))
 
 _EPOCH = datetime(1970, 1, 1)
 _ONE_MICROSECOND = timedelta(microseconds=1)
-_STRING_FIELDS = ("order_id", "customer_id", "product_id", "product_name", "product_category",
-                  "event_type", "region")  # fmt: skip
-_CENT = 0.01 + 1e-9
 _CENTS = Decimal("0.01")
 
 Record = dict[str, Any] | bytes
@@ -97,75 +88,13 @@ def counts_in_gold(event_time: datetime, watermark: datetime | None) -> bool:
 
 
 # --- Reading records the way the pipeline does ----------------------------------------------------
-def _parse_time(value: object) -> datetime | None:
-    """An ISO-8601 timestamp → naive UTC (how Spark returns it); None when it is not one."""
-    if not isinstance(value, str):
-        return None
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment  # without an offset: the session's time zone, UTC
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _violations(event: dict[str, Any]) -> list[str]:
-    """The contract rules ``event`` breaks, as the pipeline's ``validate_events`` words them."""
-    reasons = [f"missing field {name}" for name in EVENT_FIELDS if name not in event]
-    for name in _STRING_FIELDS:
-        if name in event and not isinstance(event[name], str):
-            reasons.append(f"{name} is null or not a string")
-    quantity, unit_price, total_price = (
-        event.get(k) for k in ("quantity", "unit_price", "total_price")
-    )
-    if "quantity" in event and not (isinstance(quantity, int) and not isinstance(quantity, bool)):
-        reasons.append("quantity is null or not an integer")
-    for name in ("unit_price", "total_price"):
-        if name in event and not _is_number(event[name]):
-            reasons.append(f"{name} is null or not a number")
-    if "event_timestamp" in event and _parse_time(event["event_timestamp"]) is None:
-        reasons.append("event_timestamp is null or not an ISO-8601 timestamp")
-    for name, allowed in (("event_type", EVENT_TYPES), ("region", REGIONS),
-                          ("product_category", PRODUCT_CATEGORIES)):  # fmt: skip
-        if isinstance(event.get(name), str) and event[name] not in allowed:
-            reasons.append(f"unknown {name} '{event[name]}'")
-    if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity < 1:
-        reasons.append("quantity must be at least 1")
-    if _is_number(unit_price) and unit_price < 0:
-        reasons.append("unit_price must not be negative")
-    if _is_number(total_price) and total_price < 0:
-        reasons.append("total_price must not be negative")
-    if (
-        _is_number(unit_price)
-        and _is_number(total_price)
-        and isinstance(quantity, int)
-        and abs(total_price - unit_price * quantity) > _CENT
-    ):
-        reasons.append("total_price is not unit_price × quantity")
-    return reasons
-
-
 def _read(record: Record) -> tuple[dict[str, Any] | None, list[str]]:
     """``(event, reasons)``: a dict as it is, bytes decoded like Kafka's value; reasons if invalid."""
     if isinstance(record, (bytes, bytearray)):
-        try:
-            decoded = json.loads(bytes(record).decode("utf-8"))
-        except UnicodeDecodeError:
-            return None, ["value is not valid UTF-8"]
-        except ValueError:
-            return None, ["value is not a JSON object"]
-        if not isinstance(decoded, dict):
-            return None, ["value is not a JSON object"]
-        record = decoded
+        return read_record(bytes(record))
     if not isinstance(record, dict):
         return None, [f"a record is a dict or bytes, not {type(record).__name__}"]
-    return record, _violations(record)
+    return record, event_violations(record)
 
 
 # --- Phases → fates → Gold ---------------------------------------------------------------------------
@@ -198,7 +127,7 @@ def _simulate(phases: Phases) -> tuple[list[dict[str, Any]], dict[tuple, _Window
             if event is None or reasons:
                 fate.update(fate="quarantine", reason="; ".join(reasons))
                 continue
-            moment = _parse_time(event["event_timestamp"])
+            moment = event_time(event["event_timestamp"])
             assert moment is not None  # validated above
             start, end = window_of(moment)
             fate.update(event_type=event["event_type"], event_timestamp=moment, window=(start, end))

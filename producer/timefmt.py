@@ -19,12 +19,12 @@ import time
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
+from labsupport.contract import TIMESTAMP_PATTERN
+
 __all__ = ["epoch_ms", "format_epoch_ms", "format_timestamp", "parse_duration", "parse_timestamp"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
-#: The one shape the producer writes (the pipeline also accepts looser ISO-8601 forms).
-TIMESTAMP_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 @lru_cache(maxsize=4096)

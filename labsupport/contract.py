@@ -1,0 +1,142 @@
+"""The event contract in plain Python: the rules :func:`labsupport.pipeline.validate_events`
+applies with Spark, worded the same, for code that must check a record without starting Spark.
+
+Three users, one copy of the rules:
+
+- :mod:`labsupport.predict` reads records exactly as the pipeline does (``strict=False``), so
+  its prediction of the quarantine matches Spark's;
+- the producer (``producer.contract_violations``) checks its own output with ``strict=True``:
+  the pipeline's rules plus two promises of the producer's — ``order_id`` is a UUID and
+  ``event_timestamp`` has exactly the shape ``2026-01-15T10:03:27.512Z``;
+- the tests compare both with the reasons Spark writes into the quarantine table.
+
+>>> record_violations(b'{"order_id": 1}')[:2]
+['missing field customer_id', 'missing field product_id']
+>>> record_violations(b"\\xff\\xfe{")
+['value is not valid UTF-8']
+>>> event_time("2026-01-15T10:09:59.999Z")
+datetime.datetime(2026, 1, 15, 10, 9, 59, 999000)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from labsupport.schema import EVENT_FIELDS, EVENT_TYPES, PRODUCT_CATEGORIES, REGIONS
+
+__all__ = [
+    "CENT",
+    "TIMESTAMP_PATTERN",
+    "event_time",
+    "event_violations",
+    "read_record",
+    "record_violations",
+]
+
+#: The one timestamp shape the producer writes (the pipeline also accepts looser ISO-8601 forms).
+TIMESTAMP_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+#: total_price must equal unit_price × quantity within a cent (float arithmetic gets its slack).
+CENT = 0.01 + 1e-9
+
+_STRING_FIELDS = ("order_id", "customer_id", "product_id", "product_name", "product_category",
+                  "event_type", "region")  # fmt: skip
+_ALLOWED = (("event_type", EVENT_TYPES), ("region", REGIONS),
+            ("product_category", PRODUCT_CATEGORIES))  # fmt: skip
+
+
+def event_time(value: object) -> datetime | None:
+    """An ISO-8601 timestamp → naive UTC (as Spark returns it in a UTC session); None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment  # without an offset: the session's time zone, UTC
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def event_violations(event: dict[str, Any], *, strict: bool = False) -> list[str]:
+    """Every contract rule a decoded event breaks (empty when it is valid).
+
+    ``strict`` adds the producer's two promises (a UUID ``order_id``, the exact timestamp shape).
+    """
+    reasons = [f"missing field {name}" for name in EVENT_FIELDS if name not in event]
+    for name in _STRING_FIELDS:
+        if name in event and not isinstance(event[name], str):
+            reasons.append(f"{name} is null or not a string")
+    quantity, unit_price, total_price = (
+        event.get(k) for k in ("quantity", "unit_price", "total_price")
+    )
+    if "quantity" in event and not _is_integer(quantity):
+        reasons.append("quantity is null or not an integer")
+    for name in ("unit_price", "total_price"):
+        if name in event and not _is_number(event[name]):
+            reasons.append(f"{name} is null or not a number")
+    if "event_timestamp" in event:
+        stamp = event["event_timestamp"]
+        if event_time(stamp) is None:
+            reasons.append("event_timestamp is null or not an ISO-8601 timestamp")
+        elif strict and not TIMESTAMP_PATTERN.match(stamp):
+            reasons.append("event_timestamp is not the producer's shape 2026-01-15T10:03:27.512Z")
+    for name, allowed in _ALLOWED:
+        if isinstance(event.get(name), str) and event[name] not in allowed:
+            reasons.append(f"unknown {name} '{event[name]}'")
+    if _is_integer(quantity) and quantity < 1:
+        reasons.append("quantity must be at least 1")
+    if _is_number(unit_price) and unit_price < 0:
+        reasons.append("unit_price must not be negative")
+    if _is_number(total_price) and total_price < 0:
+        reasons.append("total_price must not be negative")
+    if (
+        _is_number(unit_price)
+        and _is_number(total_price)
+        and _is_integer(quantity)
+        and abs(total_price - unit_price * quantity) > CENT
+    ):
+        reasons.append("total_price is not unit_price × quantity")
+    if strict and isinstance(event.get("order_id"), str):
+        try:
+            uuid.UUID(event["order_id"])
+        except ValueError:
+            reasons.append("order_id is not a UUID")
+    return reasons
+
+
+def read_record(
+    value: bytes | None, *, strict: bool = False
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """A Kafka value → ``(event, reasons)``, decoding it the way the pipeline does.
+
+    ``event`` is None when the value is not a UTF-8 JSON object; ``reasons`` is empty when valid.
+    """
+    if value is None:
+        return None, ["record has no value"]
+    try:
+        decoded = json.loads(bytes(value).decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, ["value is not valid UTF-8"]
+    except ValueError:
+        return None, ["value is not a JSON object"]
+    if not isinstance(decoded, dict):
+        return None, ["value is not a JSON object"]
+    return decoded, event_violations(decoded, strict=strict)
+
+
+def record_violations(value: bytes | None, *, strict: bool = False) -> list[str]:
+    """Every contract rule a Kafka value breaks (empty for a valid event)."""
+    return read_record(value, strict=strict)[1]
