@@ -2,12 +2,13 @@
 
 Modules, from the bottom up (each uses only those above it in this list):
 
-- ``config``, ``schema``, ``errors``, ``versions``: settings, the event contract, pinned versions;
+- ``config``, ``schema``, ``contract``, ``errors``, ``versions``: settings, the event schemas,
+  the event contract's rules in plain Python, pinned versions;
 - ``java``, ``jars``, ``broker``, ``topics``, ``spark``: the runtime (JVM jars, the embedded
   Kafka broker, the topic, the one Spark session builder);
 - ``pipeline``: the lesson code, pure DataFrame functions (decode, parse, validate, Bronze, Gold);
-- ``runner``, ``observe``, ``queries``: the streaming queries; progress, watermark and
-  "where did my event go?"; the design's SQL checks;
+- ``runner``, ``observe``, ``live``, ``queries``: the streaming queries; progress, watermark and
+  "where did my event go?"; a stream watched while it runs; the design's SQL checks;
 - ``predict``: the late-data rule in plain Python (no Spark), to predict Gold before a run;
 - ``demos``, ``operate``: lesson demonstrations; operating a pipeline (kills, lag, maintenance);
 - ``checks``, ``lesson``, ``preflight``, ``notebooks``: exercise checks shared by notebooks and

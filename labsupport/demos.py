@@ -6,7 +6,7 @@ The notebooks call the pipeline, never re-write it (``tests/test_notebooks.py`` 
 refuse update mode on Delta's sink, emit Gold in append mode — or to run the pipeline once and
 look at it. Those steps live here, each small enough to read next to the lesson:
 
-- :func:`run_available_now`: one available-now run of the pipeline (Bronze, quarantine, Gold);
+- :func:`run_available_now` (from :mod:`labsupport.runner`): one bounded run of the pipeline;
 - :func:`predict_run_compare`: lesson 04's loop for a recorded scenario — predict with
   :mod:`labsupport.predict`, replay phase by phase with a run after each, compare;
 - :func:`gold_comparison`, :func:`progress_frame`, :func:`plot_event_time`: tables and a picture;
@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyspark import SparkContext
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
@@ -46,8 +45,9 @@ from labsupport.predict import (
     scenario_phases,
     window_of,
 )
-from labsupport.runner import LabPaths, Pipeline, read_kafka, start_pipeline
+from labsupport.runner import LabPaths, Pipeline, read_kafka, run_available_now
 from labsupport.schema import GOLD_KEY, ORDER_PLACED
+from labsupport.spark import quiet_spark_logs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,34 +68,7 @@ __all__ = [
 ]
 
 
-# --- Running the pipeline once ---------------------------------------------------------------------
-def run_available_now(
-    spark: SparkSession,
-    settings: KafkaSettings,
-    topic: str,
-    paths: LabPaths,
-    *,
-    starting_offsets: str = "earliest",
-    timeout: float = 180.0,
-) -> Pipeline:
-    """Run Bronze, quarantine and Gold once over what the topic holds now, then stop them.
-
-    ``trigger="available-now"``: each query plans what is there when it starts (one micro-batch
-    for a small topic, plus a no-data batch that moves the watermark on), processes it and stops.
-    The queries are stopped whatever happens; the returned :class:`Pipeline` keeps their
-    progress reports (``pipeline.gold.recentProgress``). ``starting_offsets`` applies to a new
-    checkpoint only; afterwards the checkpoint says where to go on.
-    """
-    pipeline = start_pipeline(
-        spark, settings, topic, paths, trigger="available-now", starting_offsets=starting_offsets
-    )
-    try:
-        pipeline.await_all(timeout=timeout)
-    finally:
-        pipeline.stop()
-    return pipeline
-
-
+# --- The topic's end ----------------------------------------------------------------------------
 def topic_end_offsets(settings: KafkaSettings, topic: str, timeout: float = 10.0) -> dict[int, int]:
     """``{partition: offset}`` — the offset the next record of each partition will get."""
     from confluent_kafka import Consumer, TopicPartition
@@ -187,7 +160,7 @@ def predict_run_compare(
     print("PREDICTED fates:")
     print(fates_frame(predict_fates(phases)).drop(columns=["reason"]).to_string(index=False))
     predicted = predict_gold(phases)
-    paths = LabPaths(Path(root) / "delta", Path(root) / "checkpoints")
+    paths = LabPaths.under(root)
     starting = json.dumps(
         {topic: {str(p): o for p, o in topic_end_offsets(settings, topic).items()}}
     )
@@ -302,14 +275,11 @@ def _orders_stream(spark: SparkSession, settings: KafkaSettings, topic: str):
 
 def _quietly_start(start) -> str | None:
     """Start a query that Spark should refuse; return its error message (None if it started)."""
-    context = SparkContext.getOrCreate()
-    context.setLogLevel("ERROR")
     try:
-        query = start()
+        with quiet_spark_logs("ERROR"):
+            query = start()
     except Exception as error:  # pyspark.errors.AnalysisException and friends
         return f"{type(error).__name__}: {error}".strip()
-    finally:
-        context.setLogLevel("WARN")
     query.stop()
     return None
 

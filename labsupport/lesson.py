@@ -199,11 +199,11 @@ class Lesson:
 
     @property
     def delta_root(self) -> Path:
-        return self.root / "delta"
+        return Path(self.paths.delta_root)
 
     @property
     def checkpoint_root(self) -> Path:
-        return self.root / "checkpoints"
+        return Path(self.paths.checkpoint_root)
 
     @property
     def paths(self):
@@ -211,7 +211,7 @@ class Lesson:
         for :func:`labsupport.runner.start_pipeline` and :mod:`labsupport.observe`."""
         from labsupport.runner import LabPaths
 
-        return LabPaths(self.delta_root, self.checkpoint_root)
+        return LabPaths.under(self.root)
 
     def table(self, name: str) -> str:
         """Path of the lesson's Delta table ``name`` (a string, as Spark's ``load``/``save`` want)."""

@@ -46,6 +46,8 @@ from typing import TYPE_CHECKING
 
 from labsupport.config import PROJECT_ROOT, STARTING_OFFSETS, KafkaSettings
 from labsupport.errors import LabError
+from labsupport.runner import explain_failure, run_available_now  # for lessons 06 and 07
+from labsupport.spark import quiet_spark_logs
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -86,7 +88,6 @@ __all__ = [
 _SECRET_KEY = re.compile(r"password|secret", re.IGNORECASE)
 #: greedy up to the last quote: a password may itself contain quotes (over-masking is safe)
 _JAAS_PASSWORD = re.compile(r'(password=)".*"', re.DOTALL)
-_STREAM_FAILED = re.compile(r"^\[STREAM_FAILED\] Query \[[^\]]*\] terminated with exception: ")
 
 
 # --- A pipeline you can kill ---------------------------------------------------------------------
@@ -456,81 +457,6 @@ def recreate_topic(settings: KafkaSettings, topic: str, timeout: float = 30.0) -
                 f"Topic {topic} has no partition leaders {timeout:.0f} s after creation."
             )
         time.sleep(0.2)
-
-
-# --- Running the pipeline in this process, with a one-line failure ---------------------------------------
-@contextmanager
-def quiet_spark_logs(level: str = "OFF") -> Iterator[None]:
-    """Spark's log at ``level`` for a ``with`` block, then back to the lab's ``WARN``.
-
-    For cells whose failure is expected and reported in one line: the JVM would otherwise print
-    the same failure again as a long stack trace.
-    """
-    from pyspark import SparkContext
-
-    context = SparkContext.getOrCreate()
-    context.setLogLevel(level)
-    try:
-        yield
-    finally:
-        context.setLogLevel("WARN")
-
-
-def explain_failure(error: BaseException) -> str:
-    """A streaming failure as one line: its first sentence, plus Spark's ``Reason:`` if any.
-
-    >>> explain_failure(RuntimeError("Some data may have been lost;\\nmore\\nReason: gone."))
-    'Some data may have been lost; Reason: gone.'
-    """
-    text = str(getattr(error, "desc", None) or error).strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return type(error).__name__
-    first = _STREAM_FAILED.sub("", lines[0])
-    reason = next((line for line in lines[1:] if line.startswith("Reason:")), None)
-    return f"{first} {reason}" if reason else first
-
-
-def run_available_now(
-    spark: SparkSession,
-    settings: KafkaSettings,
-    topic: str,
-    paths: LabPaths,
-    *,
-    timeout: float = 180.0,
-    starting_offsets: str = STARTING_OFFSETS,
-    max_offsets_per_trigger: int | None = None,
-) -> None:
-    """Run the pipeline in this process on what the topic holds now, then stop (bounded).
-
-    The same three queries as :func:`labsupport.runner.start_pipeline`, with the
-    ``available-now`` trigger: each reads from its checkpoint's position to the topic's current
-    end and finishes. On a failure every query is stopped and a :class:`LabError` carries the
-    failure in one line (:func:`explain_failure`); after ``timeout`` seconds as well.
-    """
-    from labsupport.runner import start_pipeline
-
-    pipeline = start_pipeline(
-        spark,
-        settings,
-        topic,
-        paths,
-        trigger="available-now",
-        starting_offsets=starting_offsets,
-        max_offsets_per_trigger=max_offsets_per_trigger,
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        for query in pipeline.queries:
-            try:
-                finished = query.awaitTermination(max(0.1, deadline - time.monotonic()))
-            except Exception as error:
-                raise LabError(f"The {query.name} query failed: {explain_failure(error)}") from None
-            if not finished:
-                raise LabError(f"The {query.name} query did not finish within {timeout:.0f} s.")
-    finally:
-        with quiet_spark_logs("ERROR"):
-            pipeline.stop()
 
 
 # --- Proof from the tables ----------------------------------------------------------------------------------

@@ -16,13 +16,13 @@ Each query keeps its Kafka offsets, and Gold its state and watermark, in its own
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from delta.tables import DeltaTable
-from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
@@ -49,18 +49,25 @@ from labsupport.pipeline import (
     validate_events,
 )
 from labsupport.schema import BRONZE_SCHEMA, GOLD_KEY, GOLD_SCHEMA, QUARANTINE_SCHEMA
+from labsupport.spark import quiet_spark_logs
 
 __all__ = [
+    "QUERIES",
     "LabPaths",
     "Pipeline",
     "create_tables",
+    "explain_failure",
     "read_kafka",
+    "run_available_now",
     "start_pipeline",
     "trigger_options",
     "upsert_gold",
 ]
 
 AVAILABLE_NOW = "available-now"
+_STREAM_FAILED = re.compile(r"^\[STREAM_FAILED\] Query \[[^\]]*\] terminated with exception: ")
+#: The pipeline's queries, each with its own checkpoint; a lesson may start only some of them.
+QUERIES = ("bronze", "quarantine", "gold")
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,11 @@ class LabPaths:
 
     delta_root: Path = DELTA_ROOT
     checkpoint_root: Path = CHECKPOINT_ROOT
+
+    @classmethod
+    def under(cls, root: Path | str) -> LabPaths:
+        """Tables in ``root/delta``, checkpoints in ``root/checkpoints``: a pipeline of its own."""
+        return cls(Path(root) / "delta", Path(root) / "checkpoints")
 
     @property
     def bronze(self) -> str:
@@ -156,28 +168,46 @@ def upsert_gold(gold_path: str) -> Callable[[DataFrame, int], None]:
     return merge
 
 
+def explain_failure(error: BaseException) -> str:
+    """A streaming failure as one line: its first sentence, plus Spark's ``Reason:`` if any.
+
+    >>> explain_failure(RuntimeError("Some data may have been lost;\\nmore\\nReason: gone."))
+    'Some data may have been lost; Reason: gone.'
+    """
+    text = str(getattr(error, "desc", None) or error).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    first = _STREAM_FAILED.sub("", lines[0])
+    reason = next((line for line in lines[1:] if line.startswith("Reason:")), None)
+    return f"{first} {reason}" if reason else first
+
+
 @dataclass
 class Pipeline:
-    """The running queries of one pipeline, stopped together."""
+    """The running queries of one pipeline, stopped together (a query not started is None)."""
 
-    bronze: StreamingQuery
-    quarantine: StreamingQuery
-    gold: StreamingQuery
+    bronze: StreamingQuery | None = None
+    quarantine: StreamingQuery | None = None
+    gold: StreamingQuery | None = None
 
     @property
     def queries(self) -> list[StreamingQuery]:
-        return [self.bronze, self.quarantine, self.gold]
+        return [q for q in (self.bronze, self.quarantine, self.gold) if q is not None]
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def raise_if_failed(self) -> None:
-        """Re-raise the first query failure as a one-line :class:`LabError`."""
+        """Re-raise the first query failure as a one-line :class:`LabError` (queries stopped)."""
         for query in self.queries:
             error = query.exception()
             if error is not None:
                 self.stop()
-                first_line = (
-                    str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-                )
-                raise LabError(f"The {query.name} query failed: {first_line}")
+                raise LabError(f"The {query.name} query failed: {explain_failure(error)}")
 
     def await_all(self, timeout: float = 600.0) -> None:
         """Wait for every query to finish (available-now runs), raising if one failed."""
@@ -199,16 +229,11 @@ class Pipeline:
         self.raise_if_failed()
 
     def stop(self) -> None:
-        """Stop every query; cancelling in-flight tasks makes Spark log alarming but harmless
-        warnings, so they are muted while the queries stop."""
-        context = SparkContext.getOrCreate()
-        context.setLogLevel("ERROR")
-        try:
+        """Stop every query (with Spark's log muted: cancelled tasks log harmless alarms)."""
+        with quiet_spark_logs("ERROR"):
             for query in self.queries:
                 if query.isActive:
                     query.stop()
-        finally:
-            context.setLogLevel("WARN")
 
 
 def start_pipeline(
@@ -221,8 +246,17 @@ def start_pipeline(
     starting_offsets: str = STARTING_OFFSETS,
     max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER,
     name_prefix: str = "",
+    queries: tuple[str, ...] = QUERIES,
 ) -> Pipeline:
-    """Start Bronze, quarantine and Gold on ``topic``; returns at once (queries run in the background)."""
+    """Start Bronze, quarantine and Gold on ``topic``; returns at once (queries run in the background).
+
+    ``queries`` names the ones to start (default: all three). Each reads the topic on its own,
+    so a lesson about Bronze alone can leave Gold out and save its work; the tables are created
+    either way.
+    """
+    unknown = sorted(set(queries) - set(QUERIES))
+    if unknown or not queries:
+        raise LabError(f"queries must name some of {', '.join(QUERIES)}; not {unknown or 'none'}.")
     paths = paths or LabPaths()
     create_tables(spark, paths)
     trigger_kwargs = trigger_options(trigger)
@@ -237,32 +271,71 @@ def start_pipeline(
         )
         return validate_events(parse_events(decode_records(records)))
 
-    bronze = (
-        bronze_rows(valid_events(validated()))
-        .writeStream.format("delta")
-        .queryName(f"{name_prefix}bronze")
-        .outputMode("append")
-        .partitionBy("event_date")
-        .option("checkpointLocation", paths.checkpoint("bronze"))
-        .trigger(**trigger_kwargs)
-        .start(paths.bronze)
+    pipeline = Pipeline()
+    if "bronze" in queries:
+        pipeline.bronze = (
+            bronze_rows(valid_events(validated()))
+            .writeStream.format("delta")
+            .queryName(f"{name_prefix}bronze")
+            .outputMode("append")
+            .partitionBy("event_date")
+            .option("checkpointLocation", paths.checkpoint("bronze"))
+            .trigger(**trigger_kwargs)
+            .start(paths.bronze)
+        )
+    if "quarantine" in queries:
+        pipeline.quarantine = (
+            quarantine_rows(invalid_records(validated()))
+            .writeStream.format("delta")
+            .queryName(f"{name_prefix}quarantine")
+            .outputMode("append")
+            .option("checkpointLocation", paths.checkpoint("quarantine"))
+            .trigger(**trigger_kwargs)
+            .start(paths.quarantine)
+        )
+    if "gold" in queries:
+        pipeline.gold = (
+            gold_windows(valid_events(validated()))
+            .writeStream.queryName(f"{name_prefix}gold")
+            .outputMode("update")
+            .foreachBatch(upsert_gold(paths.gold))
+            .option("checkpointLocation", paths.checkpoint("gold"))
+            .trigger(**trigger_kwargs)
+            .start()
+        )
+    return pipeline
+
+
+def run_available_now(
+    spark: SparkSession,
+    settings: KafkaSettings,
+    topic: str,
+    paths: LabPaths,
+    *,
+    starting_offsets: str = STARTING_OFFSETS,
+    max_offsets_per_trigger: int | None = None,
+    queries: tuple[str, ...] = QUERIES,
+    timeout: float = 180.0,
+) -> Pipeline:
+    """Run the pipeline once over what the topic holds now, then stop it: a bounded run.
+
+    ``trigger="available-now"``: each query plans what is there when it starts (without
+    ``max_offsets_per_trigger``, one micro-batch for a small topic, plus a no-data batch when
+    the watermark moved), processes it and stops. The queries are stopped whatever happens; a
+    failure, or ``timeout`` seconds, raises a one-line :class:`LabError`. The returned (stopped)
+    :class:`Pipeline` keeps each query's progress reports (``pipeline.gold.recentProgress``).
+    ``starting_offsets`` applies to a new checkpoint only; afterwards the checkpoint decides.
+    """
+    pipeline = start_pipeline(
+        spark,
+        settings,
+        topic,
+        paths,
+        trigger=AVAILABLE_NOW,
+        starting_offsets=starting_offsets,
+        max_offsets_per_trigger=max_offsets_per_trigger,
+        queries=queries,
     )
-    quarantine = (
-        quarantine_rows(invalid_records(validated()))
-        .writeStream.format("delta")
-        .queryName(f"{name_prefix}quarantine")
-        .outputMode("append")
-        .option("checkpointLocation", paths.checkpoint("quarantine"))
-        .trigger(**trigger_kwargs)
-        .start(paths.quarantine)
-    )
-    gold = (
-        gold_windows(valid_events(validated()))
-        .writeStream.queryName(f"{name_prefix}gold")
-        .outputMode("update")
-        .foreachBatch(upsert_gold(paths.gold))
-        .option("checkpointLocation", paths.checkpoint("gold"))
-        .trigger(**trigger_kwargs)
-        .start()
-    )
-    return Pipeline(bronze=bronze, quarantine=quarantine, gold=gold)
+    with pipeline:
+        pipeline.await_all(timeout=timeout)
+    return pipeline

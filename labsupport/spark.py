@@ -15,15 +15,18 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 
 from pyspark.sql import SparkSession
 
+from labsupport.config import RUNTIME_DIR
 from labsupport.jars import ensure_jars
 from labsupport.java import require_java
 from labsupport.versions import check_installed
 
-__all__ = ["get_spark", "spark_config", "stop_spark"]
+__all__ = ["get_spark", "quiet_spark_logs", "spark_config", "stop_spark"]
 
 
 def spark_config(
@@ -62,6 +65,8 @@ def spark_config(
         # VACUUM lists files with this many tasks (default 10,000: minutes on a laptop)
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(partitions),
         "spark.sql.debug.maxToStringFields": "200",
+        # the lab keeps its tables by path; Spark's default warehouse would litter the working folder
+        "spark.sql.warehouse.dir": str(RUNTIME_DIR / "spark-warehouse"),
         "spark.sql.adaptive.enabled": "false",  # keeps streaming plans and lessons predictable
     }
 
@@ -98,3 +103,21 @@ def stop_spark() -> None:
     active = SparkSession.getActiveSession()
     if active is not None:
         active.stop()
+
+
+@contextmanager
+def quiet_spark_logs(level: str = "OFF") -> Iterator[None]:
+    """Spark's log at ``level`` for a ``with`` block, then back to the lab's ``WARN``.
+
+    For cells whose failure is expected and reported in one line, and for stopping queries
+    (cancelled tasks log alarming but harmless warnings): the JVM would otherwise print the
+    same story again as a long stack trace.
+    """
+    from pyspark import SparkContext
+
+    context = SparkContext.getOrCreate()
+    context.setLogLevel(level)
+    try:
+        yield
+    finally:
+        context.setLogLevel("WARN")

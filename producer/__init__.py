@@ -15,7 +15,7 @@ from producer.catalogue import Product, load_catalogue
 from producer.contract import contract_violations, is_valid_event
 from producer.feed import OrderFeed, encode_event, event_key
 from producer.malformed import MALFORMED_KINDS, malformed_record
-from producer.publish import ProduceStats, produce_events, replay_scenario
+from producer.publish import ProduceStats, produce_events, produce_in_background, replay_scenario
 from producer.scenarios import (
     EXPECTATIONS,
     Scenario,
@@ -41,5 +41,6 @@ __all__ = [
     "load_scenario",
     "malformed_record",
     "produce_events",
+    "produce_in_background",
     "replay_scenario",
 ]

@@ -21,8 +21,8 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Iterable
-from contextlib import nullcontext
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -51,9 +51,11 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = [
+    "BackgroundRun",
     "ProduceStats",
     "connect_producer",
     "produce_events",
+    "produce_in_background",
     "producer_config",
     "replay_scenario",
 ]
@@ -379,6 +381,47 @@ def produce_events(
             f"({stats.acknowledged:,} records were acknowledged)."
         )
     return stats
+
+
+@dataclass
+class BackgroundRun:
+    """A producer running in a thread; ``stats`` is set when its ``with`` block has ended."""
+
+    topic: str
+    stats: ProduceStats | None = None
+
+
+@contextmanager
+def produce_in_background(
+    settings: KafkaSettings, topic: str, *, rate: float, **options: object
+) -> Iterator[BackgroundRun]:
+    """:func:`produce_events` in a background thread for the length of a ``with`` block.
+
+    For a lesson that watches a stream while events keep arriving: the block runs while the
+    feed is sent; leaving it stops the producer, waits for its flush, and re-raises its error if
+    it had one. ``options`` are :func:`produce_events`'s (``seed``, ``late_fraction``, ...).
+    """
+    stop = threading.Event()
+    run = BackgroundRun(topic)
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            run.stats = produce_events(
+                settings, topic, rate=rate, progress=False, stop_event=stop, **options
+            )
+        except BaseException as error:  # re-raised in the caller's thread below
+            errors.append(error)
+
+    thread = threading.Thread(target=send, name=f"producer-{topic}", daemon=True)
+    thread.start()
+    try:
+        yield run
+    finally:
+        stop.set()
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _produce_when_room(producer: Producer, topic: str, value: bytes, key: bytes) -> None:

@@ -21,7 +21,7 @@ from labsupport.checks import (
     check_last_watermark,
     check_window_revenue,
 )
-from labsupport.runner import LabPaths, start_pipeline
+from labsupport.runner import LabPaths, run_available_now
 from labsupport.topics import delete_topic, ensure_topic
 from producer import replay_scenario
 
@@ -41,13 +41,9 @@ def duplicates_run(spark, kafka, tmp_path_factory):
     topic = f"test-checks0405-{uuid.uuid4().hex[:10]}"
     ensure_topic(kafka, topic)
     root = tmp_path_factory.mktemp("checks0405")
-    paths = LabPaths(root / "delta", root / "checkpoints")
+    paths = LabPaths.under(root)
     replay_scenario(kafka, topic, "duplicates")
-    pipeline = start_pipeline(spark, kafka, topic, paths, trigger="available-now")
-    try:
-        pipeline.await_all(timeout=240)
-    finally:
-        pipeline.stop()
+    pipeline = run_available_now(spark, kafka, topic, paths, timeout=240)
     yield paths, pipeline.gold
     delete_topic(kafka, topic)
 

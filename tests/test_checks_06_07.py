@@ -36,7 +36,7 @@ def pipeline_run(spark, kafka, tmp_path_factory):
     topic = f"test-checks-{uuid.uuid4().hex[:10]}"
     ensure_topic(kafka, topic)
     root = tmp_path_factory.mktemp("checks0607")
-    paths = LabPaths(root / "delta", root / "checkpoints")
+    paths = LabPaths.under(root)
     produce_events(kafka, topic, rate=5_000, count=60, seed=3, progress=False)
     run_available_now(spark, kafka, topic, paths, max_offsets_per_trigger=25, timeout=300)
     yield paths, topic

@@ -1,23 +1,22 @@
-"""Exactly once: kill the pipeline with SIGKILL mid-stream, restart it, and prove nothing was lost
-or duplicated — from the tables themselves. Also: replaying a Gold micro-batch changes nothing.
+"""Exactly once: kill the pipeline with SIGKILL while a batch is being written, restart it, and
+prove nothing was lost or duplicated — from the tables themselves. Also: replaying a Gold
+micro-batch changes nothing.
+
+The killed batch has its ``offsets/N`` file but no ``commits/N``: the restart runs it again with
+the same offsets, and Delta's sink skips whatever part of it was already committed.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from labsupport.operate import batch_ids, pipeline_process
 from labsupport.pipeline import gold_windows
-from labsupport.runner import LabPaths, create_tables, start_pipeline, upsert_gold
+from labsupport.runner import LabPaths, create_tables, run_available_now, upsert_gold
 from tests.streaming import event, send
 
 pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.slow]
@@ -52,69 +51,25 @@ def feed() -> tuple[list, int]:
     return records, len(records)
 
 
-def pipeline_process(kafka, topic: str, paths: LabPaths, trigger: str) -> subprocess.Popen:
-    """The pipeline as its own process group (its Spark JVM included), like a learner's terminal."""
-    log = (Path(paths.checkpoint_root).parent / "pipeline.log").open("ab")
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "labsupport",
-            "pipeline",
-            "run",
-            "--trigger",
-            trigger,
-            "--max-offsets-per-trigger",
-            str(BATCH),
-            "--bootstrap-servers",
-            kafka.bootstrap_servers,
-            "--topic",
-            topic,
-            "--delta-root",
-            str(paths.delta_root),
-            "--checkpoint-root",
-            str(paths.checkpoint_root),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def committed_batches(paths: LabPaths) -> int:
-    return len(list((Path(paths.checkpoint("bronze")) / "commits").glob("[0-9]*")))
-
-
-def kill_after_more_batches(process: subprocess.Popen, paths: LabPaths, more: int) -> None:
-    """SIGKILL the whole process group once Bronze has committed ``more`` further batches."""
-    target = committed_batches(paths) + more
-    deadline = time.monotonic() + 240
-    try:
-        while committed_batches(paths) < target:
-            assert process.poll() is None, f"the pipeline exited early with {process.returncode}"
-            assert time.monotonic() < deadline, "the pipeline made no progress in 240 s"
-            time.sleep(0.2)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(30)
-
-
 def test_sigkill_and_restart_lose_nothing_and_duplicate_nothing(spark, kafka, topic, tmp_path):
-    paths = LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+    paths = LabPaths.under(tmp_path)
     records, produced = feed()
     send(kafka, topic, records)
 
-    for _ in range(2):  # crash twice, each time in the middle of the stream
-        kill_after_more_batches(pipeline_process(kafka, topic, paths, "1 second"), paths, more=2)
-    assert committed_batches(paths) < produced / BATCH, "the kills happened mid-stream"
+    # the pipeline as its own process group (its Spark JVM included), like a learner's terminal
+    with pipeline_process(
+        kafka, topic, paths, trigger="1 second", max_offsets_per_trigger=BATCH
+    ) as crashing:
+        crashing.wait_for_commits(2, timeout=240)
+        in_flight = crashing.wait_for_batch_in_flight(timeout=60)
+        crashing.kill()  # SIGKILL: no finally, no flush — a power cut in the middle of a batch
+    assert in_flight is not None, "the kill happened while a Bronze batch was being written"
+    assert len(batch_ids(paths.checkpoint("bronze"))) < produced / BATCH, "the kill was mid-stream"
 
-    finishing = pipeline_process(kafka, topic, paths, "available-now")
-    try:
-        assert finishing.wait(480) == 0, (tmp_path / "pipeline.log").read_text()[-3000:]
-    finally:
-        if finishing.poll() is None:
-            os.killpg(finishing.pid, signal.SIGKILL)
-            finishing.wait(30)
+    with pipeline_process(
+        kafka, topic, paths, trigger="available-now", max_offsets_per_trigger=BATCH
+    ) as finishing:
+        assert finishing.process.wait(480) == 0, finishing.log_tail(40)
 
     bronze = spark.read.format("delta").load(paths.bronze)
     quarantine = spark.read.format("delta").load(paths.quarantine)
@@ -139,10 +94,9 @@ def test_sigkill_and_restart_lose_nothing_and_duplicate_nothing(spark, kafka, to
 
 
 def test_replaying_a_gold_batch_leaves_gold_unchanged(spark, kafka, topic, tmp_path):
-    paths = LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+    paths = LabPaths.under(tmp_path)
     send(kafka, topic, [event("r-1", "09:01:00"), event("r-2", "09:02:00", unit_price=3.5)])
-    pipeline = start_pipeline(spark, kafka, topic, paths, trigger="available-now")
-    pipeline.await_all(timeout=180)
+    run_available_now(spark, kafka, topic, paths)
     before = spark.read.format("delta").load(paths.gold).collect()
 
     batch = gold_windows(spark.read.format("delta").load(paths.bronze))
@@ -156,7 +110,7 @@ def test_replaying_a_gold_batch_leaves_gold_unchanged(spark, kafka, topic, tmp_p
 
 
 def test_create_tables_is_idempotent(spark, tmp_path):
-    paths = LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+    paths = LabPaths.under(tmp_path)
     create_tables(spark, paths)
     create_tables(spark, paths)
     assert spark.read.format("delta").load(paths.gold).count() == 0

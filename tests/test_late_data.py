@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from labsupport.runner import LabPaths, start_pipeline
+from labsupport.runner import LabPaths, run_available_now
 from tests.streaming import event, send, utc
 
 pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.slow]
@@ -19,15 +19,10 @@ pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.slow]
 
 @pytest.fixture
 def run(spark, kafka, topic, tmp_path):
-    paths = LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+    paths = LabPaths.under(tmp_path)
 
     def run_once():
-        pipeline = start_pipeline(spark, kafka, topic, paths, trigger="available-now")
-        try:
-            pipeline.await_all(timeout=180)
-        finally:
-            pipeline.stop()
-        return pipeline
+        return run_available_now(spark, kafka, topic, paths)
 
     run_once.paths = paths
     return run_once

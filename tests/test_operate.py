@@ -53,7 +53,7 @@ def _gone(pid: int) -> bool:
 
 
 def _paths(tmp_path: Path) -> LabPaths:
-    return LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+    return LabPaths.under(tmp_path)
 
 
 # --- No broker, no Spark ------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from labsupport.predict import (
     scenario_phases,
     window_of,
 )
-from labsupport.runner import LabPaths, start_pipeline
+from labsupport.runner import LabPaths, run_available_now
 from producer import encode_event, list_scenarios, load_scenario, replay_scenario
 from tests.streaming import event, send, utc
 
@@ -209,11 +209,7 @@ def _run_phases(spark, kafka, topic, paths: LabPaths, phases, send_phase) -> lis
     watermarks = []
     for number, phase in enumerate(phases, start=1):
         send_phase(number, phase)
-        pipeline = start_pipeline(spark, kafka, topic, paths, trigger="available-now")
-        try:
-            pipeline.await_all(timeout=180)
-        finally:
-            pipeline.stop()
+        pipeline = run_available_now(spark, kafka, topic, paths)
         batches = [p for p in pipeline.gold.recentProgress if p["numInputRows"] > 0]
         assert len(batches) == 1, f"phase {number} should be one micro-batch"
         watermarks.append(batches[0]["eventTime"]["watermark"])
@@ -239,7 +235,7 @@ def test_spark_gold_equals_the_prediction_phase_by_phase(name, spark, kafka, top
     scenario = load_scenario(name)
     phases = scenario_phases(scenario)
     predicted, predicted_watermarks = predict_gold(phases), predict_watermarks(phases)
-    paths = LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+    paths = LabPaths.under(tmp_path)
 
     def replay(number, _phase):
         replay_scenario(kafka, topic, scenario, phase=number)
@@ -261,7 +257,7 @@ def test_spark_gold_equals_the_prediction_for_the_one_phase_scenarios(
     assert ONE_PHASE_SCENARIOS, "on_time, duplicates and malformed have one phase"
     scenarios = [load_scenario(name) for name in ONE_PHASE_SCENARIOS]
     batch = [record for scenario in scenarios for record in scenario_phases(scenario)[0]]
-    paths = LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+    paths = LabPaths.under(tmp_path)
 
     def replay(_number, _phase):
         for scenario in scenarios:
@@ -302,7 +298,7 @@ def test_spark_agrees_on_the_corner_cases(spark, kafka, topic, tmp_path):
     ]  # fmt: skip
     predicted = predict_gold(phases)
     assert any(row["total_revenue"] == 10.13 for row in predicted), "0.125 + 10.00, half up"
-    paths = LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+    paths = LabPaths.under(tmp_path)
     watermarks = _run_phases(
         spark, kafka, topic, paths, phases, lambda _n, phase: send(kafka, topic, phase)
     )

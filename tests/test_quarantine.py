@@ -30,7 +30,7 @@ def test_every_malformed_kind_is_quarantined_and_the_stream_keeps_running(
         for copy in range(2):  # two seeds' worth of each kind
             broken[(kind, copy)] = malformed_record(kind, feed.next_event(), rng)
     valid = [encode_event(feed.next_event()) for _ in range(20)]
-    paths = LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+    paths = LabPaths.under(tmp_path)
 
     pipeline = start_pipeline(spark, kafka, topic, paths, trigger="1 second")
     try:

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.spark
 
 @pytest.fixture
 def tables(spark, tmp_path):
-    paths = LabPaths(tmp_path / "delta", tmp_path / "checkpoints")
+    paths = LabPaths.under(tmp_path)
     create_tables(spark, paths)
     events = [
         event("o-1", "10:01:00", region="us-east", unit_price=10.0, quantity=2),
