@@ -19,7 +19,6 @@ They use the real pipeline functions, on the lesson's own topic, tables and chec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from labsupport.config import KafkaSettings
 from labsupport.observe import batch_history, progress_rows
+from labsupport.operate import starting_offsets_json, topic_end_offsets
 from labsupport.pipeline import (
     decode_records,
     gold_windows,
@@ -66,26 +66,6 @@ __all__ = [
     "send_events",
     "topic_end_offsets",
 ]
-
-
-# --- The topic's end ----------------------------------------------------------------------------
-def topic_end_offsets(settings: KafkaSettings, topic: str, timeout: float = 10.0) -> dict[int, int]:
-    """``{partition: offset}`` — the offset the next record of each partition will get."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer(
-        {**settings.client_config(), "group.id": "lab-demos-offsets", "enable.auto.commit": False}
-    )
-    try:
-        described = consumer.list_topics(topic=topic, timeout=timeout).topics[topic]
-        return {
-            partition: consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=timeout
-            )[1]
-            for partition in sorted(described.partitions)
-        }
-    finally:
-        consumer.close()
 
 
 # --- Predict, run, compare ----------------------------------------------------------------------------
@@ -161,9 +141,7 @@ def predict_run_compare(
     print(fates_frame(predict_fates(phases)).drop(columns=["reason"]).to_string(index=False))
     predicted = predict_gold(phases)
     paths = LabPaths.under(root)
-    starting = json.dumps(
-        {topic: {str(p): o for p, o in topic_end_offsets(settings, topic).items()}}
-    )
+    starting = starting_offsets_json(topic, topic_end_offsets(settings, topic))
     runs = []
     for number in range(1, len(phases) + 1):
         replay_scenario(settings, topic, scenario, phase=number)

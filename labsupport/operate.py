@@ -352,7 +352,7 @@ def topic_offsets(
     The end offset ("high watermark") is the offset the next record will get, so a partition
     holds ``end - first`` records.
     """
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
 
     consumer = Consumer(
         {
@@ -361,16 +361,24 @@ def topic_offsets(
             "enable.auto.commit": False,
         }
     )
+    deadline = time.monotonic() + timeout
     try:
         described = consumer.list_topics(topic=topic, timeout=timeout).topics.get(topic)
         if described is None or described.error is not None or not described.partitions:
             raise LabError(f"Topic {topic} does not exist on {settings.bootstrap_servers}.")
-        return {
-            partition: consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=timeout
-            )
-            for partition in sorted(described.partitions)
-        }
+        while True:
+            try:
+                return {
+                    partition: consumer.get_watermark_offsets(
+                        TopicPartition(topic, partition), timeout=timeout
+                    )
+                    for partition in sorted(described.partitions)
+                }
+            except KafkaException as error:
+                # a topic created a moment ago: "not leader" until the broker has caught up
+                if not error.args[0].retriable() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
     finally:
         consumer.close()
 

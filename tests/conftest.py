@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -46,8 +46,33 @@ def pytest_report_header(config: pytest.Config) -> str:
     return "kafka: testcontainers if a Docker engine answers, else the lab's embedded broker"
 
 
+_NOTEBOOK_TIMES: list[str] = []
+_KAFKA_USED: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _report_the_kafka_used(record_property: Callable[[str, object], None]) -> Iterator[None]:
+    yield
+    if _KAFKA_SOURCE["kind"] != "not started":
+        record_property("kafka_used", _KAFKA_SOURCE["kind"])
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect what tests recorded with ``record_property`` (it reaches here from xdist workers too)."""
+    for key, value in report.user_properties:
+        if key == "notebook_seconds" and report.when == "call":
+            _NOTEBOOK_TIMES.append(str(value))
+        elif key == "kafka_used":
+            _KAFKA_USED.add(str(value))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    terminalreporter.write_line(f"kafka used by this run: {_KAFKA_SOURCE['kind']}")
+    if _NOTEBOOK_TIMES:
+        terminalreporter.write_sep("-", "notebook execution times (LAB_FAST=1)")
+        for line in sorted(_NOTEBOOK_TIMES):
+            terminalreporter.write_line(line)
+    used = "; ".join(sorted(_KAFKA_USED)) or "not started"
+    terminalreporter.write_line(f"kafka used by this run: {used}")
 
 
 @pytest.fixture(scope="session")

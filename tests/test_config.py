@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labsupport.config import KafkaSettings
+from labsupport.config import KAFKA_FETCH_MAX_WAIT_MS, KafkaSettings
 from labsupport.errors import LabError
 from labsupport.java import java_executable, require_java
 from labsupport.versions import (
@@ -20,7 +20,10 @@ def test_embedded_broker_is_the_default(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     settings = KafkaSettings.from_env()
     assert settings.client_config() == {"bootstrap.servers": "127.0.0.1:9092"}
-    assert settings.spark_options() == {"kafka.bootstrap.servers": "127.0.0.1:9092"}
+    assert settings.spark_options() == {
+        "kafka.bootstrap.servers": "127.0.0.1:9092",
+        "kafka.fetch.max.wait.ms": str(KAFKA_FETCH_MAX_WAIT_MS),
+    }
     assert KafkaSettings.external_cluster_configured() is False
 
 

@@ -8,13 +8,27 @@ the same offsets, and Delta's sink skips whatever part of it was already committ
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from labsupport.operate import batch_ids, pipeline_process
+from labsupport.observe import batch_history
+from labsupport.operate import (
+    batch_ids,
+    checkpoint_tree,
+    committed_offsets,
+    consumer_lag,
+    delta_transactions,
+    exactly_once_report,
+    lag_sample,
+    pipeline_process,
+    read_offsets,
+)
 from labsupport.pipeline import gold_windows
 from labsupport.runner import LabPaths, create_tables, run_available_now, upsert_gold
 from tests.streaming import event, send
@@ -55,6 +69,7 @@ def test_sigkill_and_restart_lose_nothing_and_duplicate_nothing(spark, kafka, to
     paths = LabPaths.under(tmp_path)
     records, produced = feed()
     send(kafka, topic, records)
+    bronze_checkpoint = paths.checkpoint("bronze")
 
     # the pipeline as its own process group (its Spark JVM included), like a learner's terminal
     with pipeline_process(
@@ -63,8 +78,21 @@ def test_sigkill_and_restart_lose_nothing_and_duplicate_nothing(spark, kafka, to
         crashing.wait_for_commits(2, timeout=240)
         in_flight = crashing.wait_for_batch_in_flight(timeout=60)
         crashing.kill()  # SIGKILL: no finally, no flush — a power cut in the middle of a batch
-    assert in_flight is not None, "the kill happened while a Bronze batch was being written"
-    assert len(batch_ids(paths.checkpoint("bronze"))) < produced / BATCH, "the kill was mid-stream"
+    assert in_flight is not None and in_flight in batch_ids(bronze_checkpoint, "offsets")
+    assert in_flight not in batch_ids(bronze_checkpoint), "killed before the batch committed"
+    assert len(batch_ids(bronze_checkpoint)) < produced / BATCH, "the kill was mid-stream"
+
+    # what survived is the checkpoint, as lesson 06 reads it
+    tree = checkpoint_tree(bronze_checkpoint)
+    assert all(part in tree for part in ("metadata", "offsets/", "commits/", "sources/"))
+    planned = read_offsets(bronze_checkpoint)
+    assert planned.batch_id == in_flight and planned.text.startswith("v1\n")
+    assert set(planned.end_offsets) == {0, 1, 2}
+    assert committed_offsets(bronze_checkpoint) == batch_history(bronze_checkpoint)[-1].end_offsets
+    query_id = json.loads((Path(bronze_checkpoint) / "metadata").read_text())["id"]
+    assert {t.app_id for t in delta_transactions(paths.bronze)} == {query_id}
+    before = exactly_once_report(spark, paths, kafka, topic)
+    assert before.missing > 0 and not before.exactly_once
 
     with pipeline_process(
         kafka, topic, paths, trigger="available-now", max_offsets_per_trigger=BATCH
@@ -91,6 +119,30 @@ def test_sigkill_and_restart_lose_nothing_and_duplicate_nothing(spark, kafka, to
     gold = spark.read.format("delta").load(paths.gold)
     assert_df_equality(gold, gold_windows(bronze), ignore_row_order=True, ignore_nullable=True)
     assert gold.agg(F.sum("order_count")).first()[0] == VALID, "duplicates count once in Gold"
+
+    report = exactly_once_report(spark, paths, kafka, topic)
+    assert report.exactly_once and report.topic_records == produced, str(report)
+    assert "exactly once ✓" in str(report)
+    assert consumer_lag(kafka, topic, bronze_checkpoint) == {0: 0, 1: 0, 2: 0}
+    send(kafka, topic, [event("o-new", "12:30:00")] * 3)
+    sample = lag_sample(spark, kafka, topic, paths, "backlog")
+    assert sample.total_lag == 3 and sample.freshness_s is not None and sample.freshness_s >= 0
+
+
+def test_a_deleted_checkpoint_reads_the_topic_again(spark, kafka, topic, tmp_path):
+    """The trap of lesson 06: new checkpoints start from ``earliest``; Bronze gets every record twice."""
+    paths = LabPaths.under(tmp_path)
+    records = [event(f"d-{i}", f"12:0{i}:00") for i in range(5)] + [b"not json"]
+    send(kafka, topic, records)
+    run_available_now(spark, kafka, topic, paths)
+    shutil.rmtree(paths.checkpoint_root)
+    run_available_now(spark, kafka, topic, paths, starting_offsets="earliest")
+
+    replayed = exactly_once_report(spark, paths, kafka, topic)
+    assert replayed.duplicates == len(records) and replayed.missing == 0
+    assert replayed.gold_matches, "Gold's MERGE of full values survives the replay"
+    assert not replayed.exactly_once
+    assert len({t.app_id for t in delta_transactions(paths.bronze)}) == 2, "a new query id"
 
 
 def test_replaying_a_gold_batch_leaves_gold_unchanged(spark, kafka, topic, tmp_path):

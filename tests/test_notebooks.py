@@ -10,7 +10,7 @@ own) with a temporary ``LAB_LESSONS_DIR``:
   (marker ``unsolved``: it doubles the notebooks' time, so ``make test`` leaves it to
   ``make test-unsolved``, which an author runs after changing a lesson).
 
-Each run's wall time is printed at the end of the module.
+Each run's wall time is printed in the summary (``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -195,26 +195,6 @@ def test_the_index_lists_every_notebook_in_order_with_its_title():
 
 
 # --- Slow: every notebook runs --------------------------------------------------------------------
-class _Timings:
-    """A tiny pytest plugin: collects each run's wall time, prints them in the final summary."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if self.lines:
-            terminalreporter.write_sep("-", "notebook execution times")
-            for line in self.lines:
-                terminalreporter.write_line(line)
-
-
-@pytest.fixture(scope="session")
-def timings(request: pytest.FixtureRequest) -> list[str]:
-    plugin = _Timings()
-    request.config.pluginmanager.register(plugin, "notebook-timings")
-    return plugin.lines
-
-
 def _kernel_env(kafka: KafkaSettings, tmp_path: Path) -> dict[str, str]:
     return {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
@@ -228,12 +208,11 @@ def _kernel_env(kafka: KafkaSettings, tmp_path: Path) -> dict[str, str]:
 @pytest.mark.spark
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NOTEBOOK_IDS)
-def test_runs_with_solutions_and_passes_every_check(path, kafka, tmp_path, timings):
+def test_runs_with_solutions_and_passes_every_check(path, kafka, tmp_path, record_property):
     lab_broker_was_running = EmbeddedBroker().status().running
     run = execute_notebook(path, env=_kernel_env(kafka, tmp_path))
     nbformat.write(run.notebook, tmp_path / path.name)  # to read when a check fails
-    timings.append(f"{path.name}: {run.seconds:.1f} s with solutions (LAB_FAST=1)")
-    print(timings[-1])
+    record_property("notebook_seconds", f"{path.name}: {run.seconds:.1f} s with solutions")
 
     score = run.score()
     assert score is not None, f"{path.name} printed no 'n/m checks passed' summary"
@@ -254,13 +233,12 @@ def test_runs_with_solutions_and_passes_every_check(path, kafka, tmp_path, timin
 @pytest.mark.spark
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NOTEBOOK_IDS)
-def test_runs_unsolved_to_the_end_with_a_cross_per_exercise(path, kafka, tmp_path, timings):
+def test_runs_unsolved_to_the_end_with_a_cross_per_exercise(path, kafka, tmp_path, record_property):
     run = execute_notebook(
         path, with_solutions=False, strict=False, env=_kernel_env(kafka, tmp_path)
     )
     nbformat.write(run.notebook, tmp_path / path.name)
-    timings.append(f"{path.name}: {run.seconds:.1f} s unsolved")
-    print(timings[-1])
+    record_property("notebook_seconds", f"{path.name}: {run.seconds:.1f} s unsolved")
 
     exercises = exercise_ids(run.notebook)
     text = run.text()

@@ -1,4 +1,4 @@
-"""labsupport.operate against the real thing: a SIGKILLed pipeline process, real checkpoints, a
+"""labsupport.operate against the real thing: a killed process group, real checkpoints, a
 real topic deleted and recreated, real Delta tables optimized and vacuumed. No mocks.
 """
 
@@ -15,20 +15,15 @@ from delta.tables import DeltaTable
 
 from labsupport.config import KafkaSettings
 from labsupport.errors import LabError
-from labsupport.observe import batch_history
 from labsupport.operate import (
     batch_ids,
     checkpoint_tree,
     committed_offsets,
-    consumer_lag,
     delta_file_counts,
     delta_transactions,
-    exactly_once_report,
     explain_failure,
     kill_process_group,
-    lag_sample,
     mask_secrets,
-    pipeline_process,
     quiet_spark_logs,
     read_offsets,
     recreate_topic,
@@ -132,65 +127,6 @@ def test_topic_offsets_count_the_records(kafka, topic):
     assert topic_end_offsets(kafka, topic) == {p: end for p, (_, end) in offsets.items()}
     with pytest.raises(LabError, match="does not exist"):
         topic_offsets(kafka, "test-never-created-topic")
-
-
-# --- The crash: a real process group, SIGKILLed mid-stream ----------------------------------------------
-@pytest.mark.kafka
-@pytest.mark.spark
-@pytest.mark.slow
-def test_crash_restart_proves_exactly_once_and_a_deleted_checkpoint_duplicates(
-    spark, kafka, topic, tmp_path
-):
-    paths = _paths(tmp_path)
-    produce_events(
-        kafka, topic, rate=5_000, count=120, seed=5,
-        duplicate_fraction=0.05, malformed_fraction=0.05, progress=False,
-    )  # fmt: skip
-    with pipeline_process(kafka, topic, paths, max_offsets_per_trigger=15) as pipeline:
-        assert pipeline.wait_for_commits(2, timeout=300) >= 2
-        in_flight = pipeline.wait_for_batch_in_flight(timeout=60)
-        assert pipeline.kill() == -9
-        pid = pipeline.pid
-    assert _gone(pid) and not pipeline.alive
-    bronze = paths.checkpoint("bronze")
-    assert in_flight is not None and in_flight in batch_ids(bronze, "offsets")
-    assert in_flight not in batch_ids(bronze), "killed before the batch committed"
-    assert len(batch_ids(bronze)) < 120 / 15, "killed mid-stream"
-    assert f"topic {topic}" in pipeline.log_file.read_text()  # the process logged there
-
-    tree = checkpoint_tree(bronze)
-    for part in ("metadata", "offsets/", "commits/", "sources/"):
-        assert part in tree
-    planned = read_offsets(bronze)
-    assert planned.batch_id == in_flight and planned.text.startswith("v1\n")
-    assert set(planned.end_offsets) == {0, 1, 2}
-    assert committed_offsets(bronze) == batch_history(bronze)[-1].end_offsets
-    query_id = json.loads((Path(bronze) / "metadata").read_text())["id"]
-    assert {t.app_id for t in delta_transactions(paths.bronze)} == {query_id}
-    before = exactly_once_report(spark, paths, kafka, topic)
-    assert before.missing > 0 and not before.exactly_once
-
-    run_available_now(spark, kafka, topic, paths, timeout=300)
-    report = exactly_once_report(spark, paths, kafka, topic)
-    assert report.exactly_once, str(report)
-    assert report.topic_records == 120 == report.bronze_rows + report.quarantine_rows
-    assert report.quarantine_rows > 0 and "exactly once ✓" in str(report)
-    assert consumer_lag(kafka, topic, bronze) == {0: 0, 1: 0, 2: 0}
-
-    produce_events(kafka, topic, rate=5_000, count=6, seed=6, progress=False)
-    sample = lag_sample(spark, kafka, topic, paths, "backlog")
-    assert sample.total_lag == 6 and sample.freshness_s is not None and sample.freshness_s >= 0
-
-    import shutil
-
-    shutil.rmtree(paths.checkpoint_root)
-    run_available_now(spark, kafka, topic, paths, starting_offsets="earliest", timeout=300)
-    replayed = exactly_once_report(spark, paths, kafka, topic)
-    assert replayed.duplicates == 120 and replayed.missing == 0
-    assert replayed.gold_matches, "Gold's MERGE of full values survives the replay"
-    assert (
-        not replayed.exactly_once and len({t.app_id for t in delta_transactions(paths.bronze)}) == 2
-    )
 
 
 # --- The two traps ----------------------------------------------------------------------------------------
