@@ -43,7 +43,7 @@ def duplicates_run(spark, kafka, tmp_path_factory):
     root = tmp_path_factory.mktemp("checks0405")
     paths = LabPaths.under(root)
     replay_scenario(kafka, topic, "duplicates")
-    pipeline = run_available_now(spark, kafka, topic, paths, timeout=240)
+    pipeline = run_available_now(spark, kafka, topic, paths, queries=("bronze", "gold"))
     yield paths, pipeline.gold
     delete_topic(kafka, topic)
 

@@ -148,7 +148,7 @@ def test_a_deleted_checkpoint_reads_the_topic_again(spark, kafka, topic, tmp_pat
 def test_replaying_a_gold_batch_leaves_gold_unchanged(spark, kafka, topic, tmp_path):
     paths = LabPaths.under(tmp_path)
     send(kafka, topic, [event("r-1", "09:01:00"), event("r-2", "09:02:00", unit_price=3.5)])
-    run_available_now(spark, kafka, topic, paths)
+    run_available_now(spark, kafka, topic, paths, queries=("bronze", "gold"))
     before = spark.read.format("delta").load(paths.gold).collect()
 
     batch = gold_windows(spark.read.format("delta").load(paths.bronze))

@@ -22,7 +22,7 @@ def run(spark, kafka, topic, tmp_path):
     paths = LabPaths.under(tmp_path)
 
     def run_once():
-        return run_available_now(spark, kafka, topic, paths)
+        return run_available_now(spark, kafka, topic, paths, queries=("bronze", "gold"))
 
     run_once.paths = paths
     return run_once

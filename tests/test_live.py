@@ -22,18 +22,17 @@ from producer import produce_in_background
 @pytest.mark.slow
 def test_watch_shows_the_watermark_following_a_live_feed(spark, kafka, topic, tmp_path):
     paths = LabPaths.under(tmp_path)
-    with (
-        start_pipeline(
-            spark, kafka, topic, paths,
-            trigger="1 second", starting_offsets="latest", queries=("gold",),
-        ) as pipeline,
-        produce_in_background(kafka, topic, rate=40, seed=3, late_fraction=0.4) as feed,
-    ):  # fmt: skip
-        table = watch(
-            pipeline.gold,
-            seconds=150,
-            stop_when=lambda t: len(t) >= 3 and t["dropped_by_watermark"].sum() > 0,
-        )
+    with start_pipeline(
+        spark, kafka, topic, paths,
+        trigger="1 second", starting_offsets="latest", queries=("gold",),
+    ) as pipeline:  # fmt: skip
+        with produce_in_background(kafka, topic, rate=40, seed=3, late_fraction=0.4) as feed:
+            table = watch(
+                pipeline.gold,
+                seconds=150,
+                stop_when=lambda t: len(t) >= 3 and t["dropped_by_watermark"].sum() > 0,
+            )
+        pipeline.process_all_available()
     assert not pipeline.gold.isActive, "leaving the block stops the stream"
     assert pipeline.bronze is None and pipeline.quarantine is None
     assert not Path(paths.checkpoint("bronze")).exists(), "only the chosen query ran"

@@ -209,7 +209,7 @@ def _run_phases(spark, kafka, topic, paths: LabPaths, phases, send_phase) -> lis
     watermarks = []
     for number, phase in enumerate(phases, start=1):
         send_phase(number, phase)
-        pipeline = run_available_now(spark, kafka, topic, paths)
+        pipeline = run_available_now(spark, kafka, topic, paths, queries=("gold",))
         batches = [p for p in pipeline.gold.recentProgress if p["numInputRows"] > 0]
         assert len(batches) == 1, f"phase {number} should be one micro-batch"
         watermarks.append(batches[0]["eventTime"]["watermark"])
