@@ -9,6 +9,7 @@ RATE   ?= 5
 PORT   ?= 9092
 DURATION ?=
 PYTEST_ARGS ?=
+LAB_ARGS ?=
 # pytest-xdist workers for `make test`: each starts its own broker and Spark session; streaming
 # tests wait on triggers and Kafka as much as they compute, so two share two cores well.
 TEST_WORKERS ?= 2
@@ -61,7 +62,7 @@ test-quick: setup ## the fast tier: no Kafka, no streaming runs
 	$(PY) -m pytest -m "not kafka and not slow and not notebooks and not spark" $(PYTEST_ARGS)
 
 lab: start ## open JupyterLab on the numbered notebooks
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean: setup ## reset the lab: Delta tables, checkpoints and the broker's data (stops the broker)
 	@$(PY) -m labsupport reset --yes --broker
