@@ -352,7 +352,13 @@ def topic_offsets(
     The end offset ("high watermark") is the offset the next record will get, so a partition
     holds ``end - first`` records.
     """
-    from confluent_kafka import Consumer, KafkaException, TopicPartition
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+    not_ready_yet = {  # a topic created a moment ago
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+    }
 
     consumer = Consumer(
         {
@@ -376,9 +382,10 @@ def topic_offsets(
                 }
             except KafkaException as error:
                 # a topic created a moment ago: "not leader" until the broker has caught up
-                if not error.args[0].retriable() or time.monotonic() > deadline:
+                if error.args[0].code() not in not_ready_yet or time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+                consumer.list_topics(topic=topic, timeout=timeout)  # fresh leaders, then again
     finally:
         consumer.close()
 
