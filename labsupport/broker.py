@@ -48,6 +48,18 @@ class BrokerStatus:
         return f"Kafka broker not running (would listen on {self.bootstrap_servers}, data in {self.home})"
 
 
+def _cluster_id() -> str:
+    """A random KRaft cluster id, as ``kafka-storage random-uuid`` makes one.
+
+    Like Kafka's own ``Uuid.randomUuid``, it never starts with ``-``: the storage tool's argument
+    parser would read such an id as an option (1 in 64 ids, and a broker that fails to start).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 @dataclass
 class EmbeddedBroker:
     """A single-node KRaft Kafka broker whose data, logs and pid file live under ``home``."""
@@ -251,7 +263,7 @@ class EmbeddedBroker:
 
     def _format_storage(self, java: str, classpath: str, properties: Path) -> None:
         """``kafka-storage.sh format`` for a new data folder: KRaft needs a cluster id first."""
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = _cluster_id()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             [
