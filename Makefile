@@ -12,7 +12,10 @@ PYTEST_ARGS ?=
 LAB_ARGS ?=
 # pytest-xdist workers for `make test`: each starts its own broker and Spark session; streaming
 # tests wait on triggers and Kafka as much as they compute, so two share two cores well.
+# loadgroup: a test goes to whichever worker frees up first, except a module marked
+# xdist_group, which stays on one worker (its module fixture runs a pipeline once).
 TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
 
 .DEFAULT_GOAL := help
 .PHONY: help setup start stop status produce consume run test test-unsolved test-quick lab clean distclean lint format strip preflight
@@ -53,10 +56,10 @@ run: start ## the main job: broker, producer, pipeline and a live Gold view (DUR
 	@$(PY) -m labsupport run $(if $(DURATION),--duration $(DURATION))
 
 test: setup ## the whole suite, notebooks included (starts and stops its own broker)
-	$(PY) -m pytest -m "not unsolved" -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not unsolved" $(XDIST) $(PYTEST_ARGS)
 
 test-unsolved: setup ## run every notebook unsolved, as a learner first opens it: no crash, a ✗ per exercise
-	$(PY) -m pytest -m unsolved -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -m unsolved $(XDIST) $(PYTEST_ARGS)
 
 test-quick: setup ## the fast tier: no Kafka, no streaming runs
 	$(PY) -m pytest -m "not kafka and not slow and not notebooks and not spark" $(PYTEST_ARGS)

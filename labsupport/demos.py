@@ -151,7 +151,7 @@ def predict_run_compare(
             starting_offsets=starting, queries=("bronze", "gold"), timeout=timeout,
         )  # fmt: skip
         runs.append(run)
-        watermark = (runs[-1].gold.lastProgress or {}).get("eventTime", {}).get("watermark")
+        watermark = (run.gold.lastProgress or {}).get("eventTime", {}).get("watermark")
         print(f"\nphase {number} replayed and processed; Gold's watermark now {watermark}")
     table, same = gold_comparison(spark, paths.gold, predicted)
     print("\nPREDICTED vs GOLD:")

@@ -263,28 +263,9 @@ class Lesson:
             where = f"the lab's broker at {broker.bootstrap_servers} " + (
                 "(already running)" if was_running else f"(started in {elapsed:.1f} s)"
             )
-        created = ensure_topic(self.kafka, self.topic)
-        if created:
-            self._wait_until_topic_has_leaders()
+        created = ensure_topic(self.kafka, self.topic)  # returns once its partitions serve
         print(f"Kafka: {where}; topic {self.topic} {'created' if created else 'ready'}")
         return self.kafka.bootstrap_servers
-
-    def _wait_until_topic_has_leaders(self, timeout: float = 15.0) -> None:
-        """A new topic's partitions need a leader before clients can use them: wait for it."""
-        from confluent_kafka.admin import AdminClient
-
-        admin = AdminClient(self.kafka.client_config())
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            described = admin.list_topics(topic=self.topic, timeout=5).topics.get(self.topic)
-            partitions = described.partitions.values() if described is not None else []
-            if partitions and all(p.leader >= 0 and p.error is None for p in partitions):
-                return
-            time.sleep(0.2)
-        raise LabError(
-            f"Topic {self.topic} was created but its partitions have no leader after "
-            f"{timeout:.0f} s: check the broker's log, then run lesson.ensure_broker() again."
-        )
 
     # --- reset ----------------------------------------------------------------------------------------
     def reset(self, timeout: float = 20.0) -> None:

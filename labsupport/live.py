@@ -103,9 +103,7 @@ def watch(
         if error is not None:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             raise LabError(f"The {query.name} query failed while watched: {first_line}")
-        frame = pd.DataFrame(progress_rows(query))
-        if len(frame):  # an idle stream repeats its last batch's report every 10 s
-            frame = frame.drop_duplicates("batch", keep="last").reset_index(drop=True)
+        frame = pd.DataFrame(progress_rows(query))  # one row per batch
         if drawing and len(frame) != shown:
             shown = len(frame)
             table_handle.update(frame)

@@ -36,24 +36,24 @@ def progress_rows(query: StreamingQuery) -> list[dict]:
     """One row per recent micro-batch: the numbers a learner watches while a stream runs.
 
     Caveat taught in lesson 04: ``dropped_by_watermark`` counts rows dropped *after* Spark's
-    partial aggregation, i.e. per window group within a batch, not per event.
+    partial aggregation, i.e. per window group within a batch, not per event. An idle
+    processing-time stream repeats its last batch's report every 10 s; only the last report of
+    each batch is kept.
     """
-    rows = []
+    rows: dict[int, dict] = {}
     for progress in query.recentProgress:
         state = (progress.get("stateOperators") or [{}])[0]
         event_time = progress.get("eventTime") or {}
-        rows.append(
-            {
-                "batch": progress["batchId"],
-                "input_rows": progress["numInputRows"],
-                "max_event_time": event_time.get("max"),
-                "watermark": event_time.get("watermark"),
-                "dropped_by_watermark": state.get("numRowsDroppedByWatermark", 0),
-                "state_rows": state.get("numRowsTotal", 0),
-                "state_rows_evicted": state.get("numRowsRemoved", 0),
-            }
-        )
-    return rows
+        rows[progress["batchId"]] = {
+            "batch": progress["batchId"],
+            "input_rows": progress["numInputRows"],
+            "max_event_time": event_time.get("max"),
+            "watermark": event_time.get("watermark"),
+            "dropped_by_watermark": state.get("numRowsDroppedByWatermark", 0),
+            "state_rows": state.get("numRowsTotal", 0),
+            "state_rows_evicted": state.get("numRowsRemoved", 0),
+        }
+    return list(rows.values())
 
 
 @dataclass(frozen=True)

@@ -352,13 +352,7 @@ def topic_offsets(
     The end offset ("high watermark") is the offset the next record will get, so a partition
     holds ``end - first`` records.
     """
-    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-
-    not_ready_yet = {  # a topic created a moment ago
-        KafkaError.NOT_LEADER_FOR_PARTITION,
-        KafkaError.LEADER_NOT_AVAILABLE,
-        KafkaError.UNKNOWN_TOPIC_OR_PART,
-    }
+    from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer(
         {
@@ -367,25 +361,14 @@ def topic_offsets(
             "enable.auto.commit": False,
         }
     )
-    deadline = time.monotonic() + timeout
     try:
         described = consumer.list_topics(topic=topic, timeout=timeout).topics.get(topic)
         if described is None or described.error is not None or not described.partitions:
             raise LabError(f"Topic {topic} does not exist on {settings.bootstrap_servers}.")
-        while True:
-            try:
-                return {
-                    partition: consumer.get_watermark_offsets(
-                        TopicPartition(topic, partition), timeout=timeout
-                    )
-                    for partition in sorted(described.partitions)
-                }
-            except KafkaException as error:
-                # a topic created a moment ago: "not leader" until the broker has caught up
-                if error.args[0].code() not in not_ready_yet or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-                consumer.list_topics(topic=topic, timeout=timeout)  # fresh leaders, then again
+        return {
+            partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout)
+            for partition in sorted(described.partitions)
+        }
     finally:
         consumer.close()
 
@@ -456,22 +439,12 @@ def recreate_topic(settings: KafkaSettings, topic: str, timeout: float = 30.0) -
         time.sleep(0.2)
     while True:
         try:
-            ensure_topic(settings, topic, timeout=timeout)
-            break
+            ensure_topic(settings, topic, timeout=timeout)  # returns once its partitions serve
+            return
         except LabError:  # "marked for deletion" for a moment after the delete
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    while True:
-        described = admin.list_topics(topic=topic, timeout=5).topics.get(topic)
-        parts = list(described.partitions.values()) if described is not None else []
-        if parts and all(p.leader >= 0 and p.error is None for p in parts):
-            return
-        if time.monotonic() > deadline:
-            raise LabError(
-                f"Topic {topic} has no partition leaders {timeout:.0f} s after creation."
-            )
-        time.sleep(0.2)
 
 
 # --- Proof from the tables ----------------------------------------------------------------------------------

@@ -7,15 +7,29 @@ receipt time, which is exactly what the Bronze column ``kafka_ingest_ts`` promis
 
 from __future__ import annotations
 
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+import time
+
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetSpec
 
 from labsupport.config import TOPIC, TOPIC_PARTITIONS, KafkaSettings
 from labsupport.errors import LabError
 
-__all__ = ["TOPIC_CONFIG", "delete_topic", "ensure_topic", "topic_timestamp_type"]
+__all__ = [
+    "TOPIC_CONFIG",
+    "delete_topic",
+    "ensure_topic",
+    "topic_timestamp_type",
+    "wait_until_topic_serves",
+]
 
 TOPIC_CONFIG = {"message.timestamp.type": "LogAppendTime"}
+#: what a broker answers for a partition of a topic created a moment ago
+_NOT_READY_YET = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
 
 
 def _admin(settings: KafkaSettings) -> AdminClient:
@@ -30,7 +44,11 @@ def ensure_topic(
     partitions: int = TOPIC_PARTITIONS,
     timeout: float = 15.0,
 ) -> bool:
-    """Create ``name`` unless it exists; return True when this call created it."""
+    """Create ``name`` unless it exists; return True when this call created it.
+
+    Either way the topic is ready when this returns: every partition answers an offset request
+    (see :func:`wait_until_topic_serves`).
+    """
     admin = _admin(settings)
     try:
         existing = admin.list_topics(timeout=timeout).topics
@@ -40,16 +58,50 @@ def ensure_topic(
             "start it with `make start`, or check KAFKA_BOOTSTRAP_SERVERS."
         ) from None
     if name in existing:
+        wait_until_topic_serves(admin, name, partitions=len(existing[name].partitions))
         return False
     topic = NewTopic(name, num_partitions=partitions, replication_factor=-1, config=TOPIC_CONFIG)
     future = admin.create_topics([topic], operation_timeout=timeout)[name]
     try:
         future.result(timeout=timeout)
     except KafkaException as error:
-        if error.args[0].name() == "TOPIC_ALREADY_EXISTS":  # created meanwhile by someone else
-            return False
-        raise LabError(f"Could not create topic {name}: {error.args[0].str()}") from None
-    return True
+        if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
+            raise LabError(f"Could not create topic {name}: {error.args[0].str()}") from None
+        created = False  # created meanwhile by someone else
+    else:
+        created = True
+    wait_until_topic_serves(admin, name, partitions, timeout)
+    return created
+
+
+def wait_until_topic_serves(
+    admin: AdminClient, name: str, partitions: int, timeout: float = 15.0
+) -> None:
+    """Wait until every partition of ``name`` answers an offset request from its leader.
+
+    A topic created a moment ago is listed, and its metadata may already name a leader, while
+    the broker still answers "not leader for partition" for a few hundred milliseconds. A
+    client that reads offsets or produces in that moment fails, so the lab asks the leaders
+    themselves, and only returns once all of them answer.
+    """
+    if partitions < 1:
+        return
+    latest = {TopicPartition(name, p): OffsetSpec.latest() for p in range(partitions)}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            for future in admin.list_offsets(latest, request_timeout=timeout).values():
+                future.result(timeout=timeout)
+            return
+        except KafkaException as error:
+            if error.args[0].code() not in _NOT_READY_YET:
+                return  # e.g. no describe right on a real cluster: the real calls will say so
+            if time.monotonic() > deadline:
+                raise LabError(
+                    f"Topic {name}'s partitions have no working leader {timeout:.0f} s after "
+                    "its creation: check the broker's log (`make status`), then try again."
+                ) from None
+        time.sleep(0.2)
 
 
 def delete_topic(settings: KafkaSettings, name: str, timeout: float = 15.0) -> bool:

@@ -14,6 +14,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -44,6 +45,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     if KafkaSettings.external_cluster_configured():
         return f"kafka: KAFKA_BOOTSTRAP_SERVERS={os.environ['KAFKA_BOOTSTRAP_SERVERS']}"
     return "kafka: testcontainers if a Docker engine answers, else the lab's embedded broker"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Streaming runs (marked ``slow``) first, the rest in their order after.
+
+    ``make test`` spreads tests over two xdist workers as they free up; a minutes-long notebook
+    started last would run alone while the other worker sits idle.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
 
 
 _NOTEBOOK_TIMES: list[str] = []
@@ -103,15 +113,24 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSettings]:
         broker.stop()
 
 
-@pytest.fixture
-def topic(kafka: KafkaSettings) -> Iterator[str]:
-    """A fresh topic made like the lab's (3 partitions, LogAppendTime), deleted after the test."""
+@contextmanager
+def fresh_topic(kafka: KafkaSettings, prefix: str = "test") -> Iterator[str]:
+    """A new topic made like the lab's (3 partitions, LogAppendTime), deleted at the end."""
     from labsupport.topics import delete_topic, ensure_topic
 
-    name = f"test-{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
     ensure_topic(kafka, name)
-    yield name
-    delete_topic(kafka, name)
+    try:
+        yield name
+    finally:
+        delete_topic(kafka, name)
+
+
+@pytest.fixture
+def topic(kafka: KafkaSettings) -> Iterator[str]:
+    """A fresh topic for one test."""
+    with fresh_topic(kafka) as name:
+        yield name
 
 
 @pytest.fixture(scope="session")

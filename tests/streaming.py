@@ -14,6 +14,19 @@ from labsupport.config import KafkaSettings
 
 T = TypeVar("T")
 
+INGEST = datetime(2026, 1, 15, 10, 30)  # the broker's receipt time in kafka_frame
+
+
+def kafka_frame(spark, values: list[bytes | None]):
+    """A DataFrame shaped like Spark's Kafka source (value, topic, partition, offset, timestamp).
+
+    For batch tests of the pipeline's functions: the same columns a micro-batch reads.
+    """
+    rows = [(value, "orders", 0, offset, INGEST) for offset, value in enumerate(values)]
+    return spark.createDataFrame(
+        rows, "value binary, topic string, partition int, offset long, timestamp timestamp"
+    )
+
 
 def event(
     order_id: str,

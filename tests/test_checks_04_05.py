@@ -8,7 +8,6 @@ progress holds a watermark.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -22,8 +21,11 @@ from labsupport.checks import (
     check_window_revenue,
 )
 from labsupport.runner import LabPaths, run_available_now
-from labsupport.topics import delete_topic, ensure_topic
 from producer import replay_scenario
+from tests.conftest import fresh_topic
+
+# one worker runs the whole module, so its pipeline run (the module fixture) happens once
+pytestmark = pytest.mark.xdist_group("checks_04_05")
 
 WATERMARK = datetime(2026, 1, 15, 10, 12)
 EVENT_TIMES = [
@@ -38,14 +40,11 @@ WINDOW = datetime(2026, 1, 15, 10, 0)
 @pytest.fixture(scope="module")
 def duplicates_run(spark, kafka, tmp_path_factory):
     """The duplicates scenario through the real pipeline, once: (paths, the stopped Gold query)."""
-    topic = f"test-checks0405-{uuid.uuid4().hex[:10]}"
-    ensure_topic(kafka, topic)
-    root = tmp_path_factory.mktemp("checks0405")
-    paths = LabPaths.under(root)
-    replay_scenario(kafka, topic, "duplicates")
-    pipeline = run_available_now(spark, kafka, topic, paths, queries=("bronze", "gold"))
-    yield paths, pipeline.gold
-    delete_topic(kafka, topic)
+    with fresh_topic(kafka, "test-checks0405") as topic:
+        paths = LabPaths.under(tmp_path_factory.mktemp("checks0405"))
+        replay_scenario(kafka, topic, "duplicates")
+        pipeline = run_available_now(spark, kafka, topic, paths, queries=("bronze", "gold"))
+        yield paths, pipeline.gold
 
 
 # --- Lesson 04 ----------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
@@ -24,23 +23,21 @@ from labsupport.checks import (
 )
 from labsupport.operate import run_available_now
 from labsupport.runner import LabPaths
-from labsupport.topics import delete_topic, ensure_topic
 from producer import produce_events
+from tests.conftest import fresh_topic
 
-pytestmark = [pytest.mark.kafka, pytest.mark.spark]
+# one worker runs the whole module, so its pipeline run (the module fixture) happens once
+pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.xdist_group("checks_06_07")]
 
 
 @pytest.fixture(scope="module")
 def pipeline_run(spark, kafka, tmp_path_factory):
     """60 records through the real pipeline in 3 micro-batches: (paths, topic)."""
-    topic = f"test-checks-{uuid.uuid4().hex[:10]}"
-    ensure_topic(kafka, topic)
-    root = tmp_path_factory.mktemp("checks0607")
-    paths = LabPaths.under(root)
-    produce_events(kafka, topic, rate=5_000, count=60, seed=3, progress=False)
-    run_available_now(spark, kafka, topic, paths, max_offsets_per_trigger=25, timeout=300)
-    yield paths, topic
-    delete_topic(kafka, topic)
+    with fresh_topic(kafka, "test-checks0607") as topic:
+        paths = LabPaths.under(tmp_path_factory.mktemp("checks0607"))
+        produce_events(kafka, topic, rate=5_000, count=60, seed=3, progress=False)
+        run_available_now(spark, kafka, topic, paths, max_offsets_per_trigger=25, timeout=300)
+        yield paths, topic
 
 
 def _solution_06_1(checkpoint: str, topic: str) -> tuple[int, dict[int, int]]:

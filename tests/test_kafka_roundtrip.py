@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
-from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME, Consumer, Producer
+from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from labsupport.topics import topic_timestamp_type
+from labsupport.topics import delete_topic, ensure_topic, topic_timestamp_type
 
 pytestmark = pytest.mark.kafka
 
@@ -49,3 +51,21 @@ def test_round_trip_keys_partitions_and_broker_timestamps(kafka, topic):
         kind, timestamp_ms = message.timestamp()
         assert kind == TIMESTAMP_LOG_APPEND_TIME
         assert timestamp_ms >= before_ms - 1_000, "the broker replaced the producer's timestamp"
+
+
+def test_a_topic_is_usable_the_moment_ensure_topic_returns(kafka):
+    """No "not leader for partition" right after creation: ensure_topic waits for the leaders.
+
+    Seen in CI before it did: a topic listed, its metadata naming a leader, and the broker still
+    refusing an offset request for a few hundred milliseconds.
+    """
+    admin = AdminClient(kafka.client_config())
+    for attempt in range(5):  # the race was intermittent: try it several times
+        name = f"test-ready-{attempt}-{uuid.uuid4().hex[:8]}"
+        assert ensure_topic(kafka, name) is True
+        try:
+            latest = {TopicPartition(name, p): OffsetSpec.latest() for p in range(3)}
+            ends = [f.result(timeout=10).offset for f in admin.list_offsets(latest).values()]
+            assert ends == [0, 0, 0]
+        finally:
+            delete_topic(kafka, name)

@@ -21,19 +21,9 @@ from labsupport.pipeline import (
     validate_events,
 )
 from labsupport.schema import BRONZE_SCHEMA, GOLD_SCHEMA, QUARANTINE_SCHEMA
-from tests.streaming import event
+from tests.streaming import INGEST, event, kafka_frame
 
 pytestmark = pytest.mark.spark
-
-INGEST = datetime(2026, 1, 15, 10, 30)
-
-
-def kafka_frame(spark, values: list[bytes | None]):
-    """A DataFrame shaped like Spark's Kafka source (value, topic, partition, offset, timestamp)."""
-    rows = [(value, "orders", 0, offset, INGEST) for offset, value in enumerate(values)]
-    return spark.createDataFrame(
-        rows, "value binary, topic string, partition int, offset long, timestamp timestamp"
-    )
 
 
 def validated(spark, values):
