@@ -11,21 +11,39 @@ from typing import TypeVar
 from confluent_kafka import Producer
 
 from labsupport.config import KafkaSettings
+from labsupport.pipeline import (
+    bronze_rows,
+    decode_records,
+    parse_events,
+    valid_events,
+    validate_events,
+)
 
 T = TypeVar("T")
 
 INGEST = datetime(2026, 1, 15, 10, 30)  # the broker's receipt time in kafka_frame
 
 
-def kafka_frame(spark, values: list[bytes | None]):
+def kafka_frame(spark, values: list[bytes | None], ingest: datetime = INGEST):
     """A DataFrame shaped like Spark's Kafka source (value, topic, partition, offset, timestamp).
 
     For batch tests of the pipeline's functions: the same columns a micro-batch reads.
     """
-    rows = [(value, "orders", 0, offset, INGEST) for offset, value in enumerate(values)]
+    rows = [(value, "orders", 0, offset, ingest) for offset, value in enumerate(values)]
     return spark.createDataFrame(
         rows, "value binary, topic string, partition int, offset long, timestamp timestamp"
     )
+
+
+def validated(spark, values: list[bytes | None], ingest: datetime = INGEST):
+    """Raw record values through decode → parse → validate, as one micro-batch would see them."""
+    return validate_events(parse_events(decode_records(kafka_frame(spark, values, ingest))))
+
+
+def bronze_frame(spark, events: list[dict], ingest: datetime = INGEST):
+    """The Bronze rows a micro-batch writes for these events (sent as JSON, in this order)."""
+    values = [json.dumps(e).encode() for e in events]
+    return bronze_rows(valid_events(validated(spark, values, ingest)))
 
 
 def event(

@@ -29,16 +29,9 @@ from labsupport.operate import (
     pipeline_process,
     read_offsets,
 )
-from labsupport.pipeline import (
-    bronze_rows,
-    decode_records,
-    gold_windows,
-    parse_events,
-    valid_events,
-    validate_events,
-)
+from labsupport.pipeline import gold_windows
 from labsupport.runner import LabPaths, create_tables, run_available_now, upsert_gold
-from tests.streaming import event, kafka_frame, send
+from tests.streaming import bronze_frame, event, send
 
 pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.slow]
 
@@ -157,8 +150,7 @@ def test_replaying_a_gold_batch_leaves_gold_unchanged(spark, tmp_path):
     paths = LabPaths.under(tmp_path)
     create_tables(spark, paths)
     records = [event("r-1", "09:01:00"), event("r-2", "09:02:00", unit_price=3.5)]
-    decoded = decode_records(kafka_frame(spark, [json.dumps(r).encode() for r in records]))
-    batch = gold_windows(bronze_rows(valid_events(validate_events(parse_events(decoded)))))
+    batch = gold_windows(bronze_frame(spark, records))
     merge = upsert_gold(paths.gold)
     merge(batch, 0)  # what the stream's batch 0 writes
     before = spark.read.format("delta").load(paths.gold).collect()

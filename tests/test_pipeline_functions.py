@@ -12,22 +12,15 @@ from pyspark.sql import functions as F
 
 from labsupport.pipeline import (
     bronze_rows,
-    decode_records,
     gold_windows,
     invalid_records,
-    parse_events,
     quarantine_rows,
     valid_events,
-    validate_events,
 )
 from labsupport.schema import BRONZE_SCHEMA, GOLD_SCHEMA, QUARANTINE_SCHEMA
-from tests.streaming import INGEST, event, kafka_frame
+from tests.streaming import INGEST, event, validated
 
 pytestmark = pytest.mark.spark
-
-
-def validated(spark, values):
-    return validate_events(parse_events(decode_records(kafka_frame(spark, values))))
 
 
 def reasons_of(spark, value) -> list[str]:

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import pytest
 from pyspark.sql import functions as F
 
-from labsupport.pipeline import (
-    bronze_rows,
-    decode_records,
-    gold_windows,
-    parse_events,
-    valid_events,
-    validate_events,
-)
+from labsupport.pipeline import gold_windows
 from labsupport.queries import QUERIES, run_query
 from labsupport.runner import LabPaths, create_tables
-from tests.streaming import event
+from tests.streaming import bronze_frame, event
 
 pytestmark = pytest.mark.spark
 
@@ -33,14 +25,7 @@ def tables(spark, tmp_path):
         event("o-3", "10:07:00", region="us-east", unit_price=1.0, quantity=3),
         event("o-1", "10:08:00", event_type="ORDER_CANCELLED"),
     ]
-    rows = [
-        (json.dumps(e).encode(), "t", 0, i, datetime(2026, 1, 15, 10, 9))
-        for i, e in enumerate(events)
-    ]
-    records = spark.createDataFrame(
-        rows, "value binary, topic string, partition int, offset long, timestamp timestamp"
-    )
-    bronze = bronze_rows(valid_events(validate_events(parse_events(decode_records(records)))))
+    bronze = bronze_frame(spark, events, ingest=datetime(2026, 1, 15, 10, 9))
     bronze.write.format("delta").mode("append").save(paths.bronze)
     gold_windows(bronze).write.format("delta").mode("append").save(paths.gold)
     return paths
