@@ -23,7 +23,7 @@ from pyspark.sql import SparkSession
 
 from labsupport.config import RUNTIME_DIR
 from labsupport.jars import ensure_jars
-from labsupport.java import require_java
+from labsupport.java import FAST_START_OPTIONS, require_java
 from labsupport.versions import check_installed
 
 __all__ = ["get_spark", "quiet_spark_logs", "spark_config", "stop_spark"]
@@ -37,13 +37,12 @@ def spark_config(
         ui = os.environ.get("LAB_SPARK_UI", "0") == "1"
     partitions = shuffle_partitions or int(os.environ.get("LAB_SHUFFLE_PARTITIONS", "2"))
     log_config = resources.files("labsupport") / "resources" / "log4j2-spark.properties"
-    # C1 only (-XX:TieredStopAtLevel=1): the lab's JVMs are short-lived and its data small, so
-    # compiling fast beats compiling well — Spark start and the first Delta write take ~40% less.
-    # With C1 alone the JVM reserves a 48 MB code cache, which a long session (a notebook, the
-    # test suite) fills — then the JIT switches off for good; reserve what full tiering would.
-    java_options = (
-        f"-Dlog4j2.configurationFile=file:{log_config} -Duser.timezone=UTC"
-        " -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
+    java_options = " ".join(
+        (
+            f"-Dlog4j2.configurationFile=file:{log_config}",
+            "-Duser.timezone=UTC",
+            *FAST_START_OPTIONS,
+        )
     )
     return {
         "spark.master": os.environ.get("LAB_SPARK_MASTER", "local[2]"),
