@@ -7,13 +7,25 @@ on docker compose, or on a managed cluster with SASL credentials that never touc
 
 >>> KafkaSettings(bootstrap_servers="127.0.0.1:9092").client_config()
 {'bootstrap.servers': '127.0.0.1:9092'}
+>>> WINDOW_DURATION, WATERMARK_DELAY
+('5 minutes', '10 minutes')
+>>> LabPaths.under("/tmp/lab").checkpoint("gold")
+'/tmp/lab/checkpoints/gold'
+>>> mask_secrets({"sasl.username": "KEY", "sasl.password": "s3cret"})
+{'sasl.username': 'KEY', 'sasl.password': '****'}
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+
+from labsupport.durations import spark_interval
+from labsupport.errors import LabError
 
 __all__ = [
     "BRONZE_TABLE",
@@ -33,9 +45,13 @@ __all__ = [
     "TOPIC",
     "TOPIC_PARTITIONS",
     "TRIGGER_INTERVAL",
+    "WATERMARK",
     "WATERMARK_DELAY",
+    "WINDOW",
     "WINDOW_DURATION",
     "KafkaSettings",
+    "LabPaths",
+    "mask_secrets",
 ]
 
 # --- Where things live -------------------------------------------------------------------------
@@ -63,19 +79,55 @@ KAFKA_FETCH_MAX_WAIT_MS = 50
 
 # --- The design's behaviour --------------------------------------------------------------------
 EVENTS_PER_SECOND = 5.0
-WATERMARK_DELAY = "10 minutes"
-WINDOW_DURATION = "5 minutes"
+#: Gold's tumbling event-time window and how far the watermark trails the newest event time.
+WINDOW = timedelta(minutes=5)
+WATERMARK = timedelta(minutes=10)
+#: The same two durations as the interval text Spark's ``window``/``withWatermark`` take.
+WINDOW_DURATION: str = spark_interval(WINDOW)
+WATERMARK_DELAY: str = spark_interval(WATERMARK)
 TRIGGER_INTERVAL: str = os.environ.get("LAB_TRIGGER", "30 seconds")
 MAX_OFFSETS_PER_TRIGGER: int = int(os.environ.get("LAB_MAX_OFFSETS_PER_TRIGGER", "10000"))
 #: The lab reads from the earliest offset on a query's first run, so nothing produced before
 #: the job started is missed; the design's ``latest`` silently skips those events.
 STARTING_OFFSETS: str = os.environ.get("LAB_STARTING_OFFSETS", "earliest")
 
+_SECRET_KEY = re.compile(r"password|secret", re.IGNORECASE)
+#: greedy up to the last quote: a password may itself contain quotes (over-masking is safe)
+_JAAS_PASSWORD = re.compile(r'(password=)".*"', re.DOTALL)
+
 _SASL_LOGIN_MODULES = {
     "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
     "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
     "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
 }
+
+
+@dataclass(frozen=True)
+class LabPaths:
+    """Where one pipeline keeps its tables and checkpoints (the design's ``./delta``, ``./checkpoints``)."""
+
+    delta_root: Path = DELTA_ROOT
+    checkpoint_root: Path = CHECKPOINT_ROOT
+
+    @classmethod
+    def under(cls, root: Path | str) -> LabPaths:
+        """Tables in ``root/delta``, checkpoints in ``root/checkpoints``: a pipeline of its own."""
+        return cls(Path(root) / "delta", Path(root) / "checkpoints")
+
+    @property
+    def bronze(self) -> str:
+        return str(Path(self.delta_root) / BRONZE_TABLE)
+
+    @property
+    def quarantine(self) -> str:
+        return str(Path(self.delta_root) / QUARANTINE_TABLE)
+
+    @property
+    def gold(self) -> str:
+        return str(Path(self.delta_root) / GOLD_TABLE)
+
+    def checkpoint(self, query: str) -> str:
+        return str(Path(self.checkpoint_root) / query)
 
 
 @dataclass(frozen=True)
@@ -145,8 +197,6 @@ class KafkaSettings:
         if self.sasl_username is not None:
             module = _SASL_LOGIN_MODULES.get((self.sasl_mechanism or "PLAIN").upper())
             if module is None:
-                from labsupport.errors import LabError
-
                 raise LabError(
                     f"KAFKA_SASL_MECHANISM={self.sasl_mechanism} is not supported by the lab: "
                     f"use one of {', '.join(_SASL_LOGIN_MODULES)}."
@@ -156,3 +206,19 @@ class KafkaSettings:
                 f'username="{self.sasl_username}" password="{self.sasl_password or ""}";'
             )
         return options
+
+
+def mask_secrets(config: Mapping[str, str]) -> dict[str, str]:
+    """A copy of a client config or Spark options with every password replaced by ``****``.
+
+    Keys naming a password or secret are masked whole; in a JAAS line only the ``password="…"``.
+    """
+    masked = {}
+    for key, value in config.items():
+        if _SECRET_KEY.search(key):
+            masked[key] = "****"
+        elif "jaas" in key:
+            masked[key] = _JAAS_PASSWORD.sub(r'\1"****"', value)
+        else:
+            masked[key] = value
+    return masked
