@@ -1,22 +1,27 @@
 """labsupport — the code behind Streaming Lab's notebooks, command line and tests.
 
-Modules, from the bottom up (each uses only those above it in this list):
+One concern per module, named for what it does; layers from the bottom up, each using only
+those below it (``tests/test_layers.py`` holds them):
 
-- ``config``, ``schema``, ``contract``, ``errors``, ``versions``: settings, the event schemas,
-  the event contract's rules in plain Python, pinned versions;
-- ``java``, ``jars``, ``broker``, ``topics``, ``spark``: the runtime (JVM jars, the embedded
-  Kafka broker, the topic, the one Spark session builder);
-- ``pipeline``: the lesson code, pure DataFrame functions (decode, parse, validate, Bronze, Gold);
-- ``runner``, ``observe``, ``live``, ``queries``: the streaming queries; progress, watermark and
-  "where did my event go?"; a stream watched while it runs; the design's SQL checks;
-- ``predict``: the late-data rule in plain Python (no Spark), to predict Gold before a run;
-- ``demos``, ``operate``: lesson demonstrations; operating a pipeline (kills, lag, maintenance);
-- ``checks``, ``lesson``, ``preflight``, ``notebooks``: exercise checks shared by notebooks and
-  pytest; a notebook's workspace and score; the setup check; running the lessons in CI;
-- ``commands``, ``cli``: ``python -m labsupport``.
+1. **bottom** — ``config`` (every setting and path, ``LabPaths``, the window and watermark),
+   ``schema`` (event and table schemas), ``contract`` (the event contract in plain Python),
+   ``errors`` (``LabError``, failures in one line), ``durations``, ``net``, ``versions``,
+   ``checkpoint`` (what a streaming checkpoint holds);
+2. **runtime** — ``java``, ``jars``, ``broker`` (the embedded Kafka), ``topics`` (the topic,
+   offsets, lag, every Kafka client), ``spark`` (the one Spark session builder);
+3. **lesson code** — ``pipeline`` (pure DataFrame functions: decode, parse, validate, Bronze,
+   Gold), ``predict`` (the late-data rule in plain Python), ``queries`` (the design's SQL
+   checks), ``checks.core`` (the exercise-check framework);
+4. **wiring** — ``runner`` (the streaming queries), ``observe`` (progress, freshness, lag,
+   "where did my event go?"), ``live`` (a stream watched while it runs), ``charts``;
+5. **lesson tools** — ``compare`` (predict, run, compare), ``output_modes``,
+   ``pipeline_process`` (a pipeline you can kill), ``exactly_once``, ``idempotency``,
+   ``maintenance``, ``checks.lessonNN`` (one module of checks per lesson), ``index``,
+   ``score``, ``lesson`` (a notebook's workspace), ``preflight``;
+6. **top** — ``commands``, ``cli``: ``python -m labsupport``.
 
-Import the module you need (``from labsupport.spark import get_spark``); importing the package
-itself starts nothing.
+The producer (``producer/``) stands beside it and uses only the bottom layer. Import the module
+you need (``from labsupport.spark import get_spark``); importing the package starts nothing.
 """
 
 __version__ = "0.1.0"

@@ -15,17 +15,17 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labsupport.config import DEFAULT_BROKER_PORT, RUNTIME_DIR, TOPIC_PARTITIONS
+from labsupport.config import DEFAULT_BROKER_PORT, RUNTIME_DIR, TOPIC_PARTITIONS, KafkaSettings
 from labsupport.errors import LabError
 from labsupport.jars import ensure_jars
 from labsupport.java import FAST_START_OPTIONS, require_java
+from labsupport.net import port_open
 
 __all__ = ["BrokerStatus", "EmbeddedBroker"]
 
@@ -107,7 +107,7 @@ class EmbeddedBroker:
                 f"see {self.log_file}, or `python -m labsupport broker stop` and start again."
             )
         for port in (self.port, self.controller_port):
-            if _port_in_use(port):
+            if port_open("127.0.0.1", port):
                 raise LabError(
                     f"Port {port} is already in use by another program: stop it, or use another port "
                     f"(`python -m labsupport broker start --port {self.port + 10}` and "
@@ -190,11 +190,11 @@ class EmbeddedBroker:
         return None
 
     def _accepts_requests(self, timeout: float) -> bool:
-        from confluent_kafka.admin import AdminClient
+        from labsupport.topics import admin_client  # confluent-kafka loads only when needed
 
-        if not _port_in_use(self.port):
+        if not port_open("127.0.0.1", self.port):
             return False
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        admin = admin_client(KafkaSettings(bootstrap_servers=self.bootstrap_servers))
         try:
             metadata = admin.list_topics(timeout=timeout)
             return bool(metadata.brokers)
@@ -284,12 +284,6 @@ class EmbeddedBroker:
         if result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
             raise LabError(f"Formatting the broker storage in {self._data_dir} failed: {detail[0]}")
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _alive(pid: int) -> bool:

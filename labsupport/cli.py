@@ -22,6 +22,7 @@ from labsupport.config import (
     TOPIC,
     TRIGGER_INTERVAL,
     KafkaSettings,
+    LabPaths,
 )
 from labsupport.errors import LabError
 
@@ -88,7 +89,7 @@ def _reset(args: argparse.Namespace) -> int:
     import shutil
 
     from labsupport.broker import EmbeddedBroker
-    from labsupport.lesson import lessons_dir
+    from labsupport.lesson import lessons_dir  # the lessons' folders go with the broker's data
 
     targets = [DELTA_ROOT, CHECKPOINT_ROOT]
     broker = EmbeddedBroker()
@@ -110,22 +111,23 @@ def _reset(args: argparse.Namespace) -> int:
     return 0
 
 
-def _paths(args: argparse.Namespace):
-    from labsupport.runner import LabPaths
-
+def _paths(args: argparse.Namespace) -> LabPaths:
     return LabPaths(Path(args.delta_root), Path(args.checkpoint_root))
+
+
+def _stream_target(args: argparse.Namespace) -> tuple[KafkaSettings, str, LabPaths]:
+    """The cluster, topic and paths of a streaming command; a bad --trigger fails here, before Spark."""
+    from labsupport.runner import trigger_options
+
+    trigger_options(args.trigger)
+    return KafkaSettings.from_env(args.bootstrap_servers), args.topic, _paths(args)
 
 
 def _pipeline(args: argparse.Namespace) -> int:
     from labsupport.commands import run_pipeline
-    from labsupport.runner import trigger_options
-
-    trigger_options(args.trigger)  # a bad --trigger fails here, before Spark starts
 
     return run_pipeline(
-        KafkaSettings.from_env(args.bootstrap_servers),
-        args.topic,
-        _paths(args),
+        *_stream_target(args),
         trigger=args.trigger,
         starting_offsets=args.starting_offsets,
         max_offsets_per_trigger=args.max_offsets_per_trigger,
@@ -160,14 +162,9 @@ def _preflight(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from labsupport.commands import run_lab
-    from labsupport.runner import trigger_options
-
-    trigger_options(args.trigger)
 
     return run_lab(
-        KafkaSettings.from_env(args.bootstrap_servers),
-        args.topic,
-        _paths(args),
+        *_stream_target(args),
         rate=args.rate,
         duration=args.duration,
         trigger=args.trigger,

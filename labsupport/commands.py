@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from labsupport.config import KafkaSettings
+from labsupport.config import KafkaSettings, LabPaths
 from labsupport.observe import freshness_seconds, newest_gold_windows, progress_rows, where_is
-from labsupport.runner import AVAILABLE_NOW, LabPaths, Pipeline, start_pipeline
+from labsupport.runner import AVAILABLE_NOW, Pipeline, start_pipeline
 from labsupport.spark import get_spark
 
 __all__ = ["gold_table", "run_lab", "run_pipeline", "show_gold", "show_where"]

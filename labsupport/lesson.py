@@ -12,7 +12,7 @@ lesson or the main pipeline:
   together — they only make sense together: a checkpoint remembers Kafka offsets of a topic
   and the files of a table, so deleting one without the others leaves a query that resumes
   from offsets that no longer exist;
-- a **score**: :meth:`Lesson.check` runs an exercise check from :mod:`labsupport.checks` and
+- a **score**: :meth:`Lesson.check` runs an exercise check (``labsupport.checks.lessonNN``) and
   prints ✓ or ✗ with a hint; :meth:`Lesson.summary` prints "n/m checks passed".
 
 Two environment switches, both set by CI: ``LAB_FAST=1`` (:attr:`Lesson.fast`) asks notebooks
@@ -21,7 +21,7 @@ for fewer events and shorter waits; ``LAB_STRICT=1`` turns a failed check into a
 prints ✗ and the notebook carries on.
 
 The order of the lessons lives in one place, the index table of ``notebooks/README.md``;
-:func:`lesson_index` reads it (so :func:`start_lesson` can take the title from it, and
+:func:`labsupport.index.lesson_index` reads it (so :func:`start_lesson` can take the title from it, and
 :meth:`Lesson.whats_next` can name the next notebook).
 
 >>> lesson = Lesson("03", "Event time and watermarks")
@@ -42,24 +42,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from labsupport.checks import CheckResult, is_unanswered
-from labsupport.config import PROJECT_ROOT, RUNTIME_DIR, TOPIC, KafkaSettings
+from labsupport.checks.core import CheckResult
+from labsupport.config import RUNTIME_DIR, TOPIC, KafkaSettings, LabPaths
 from labsupport.errors import LabError
+from labsupport.index import IndexEntry, lesson_index
+from labsupport.score import Scoreboard
+from labsupport.topics import broker_reachable, delete_topic, ensure_topic
 
-__all__ = [
-    "NOTEBOOKS_DIR",
-    "IndexEntry",
-    "Lesson",
-    "Scoreboard",
-    "lesson_index",
-    "lessons_dir",
-    "start_lesson",
-]
+__all__ = ["Lesson", "lessons_dir", "start_lesson"]
 
-#: Where the numbered notebooks and their index (``README.md``) live.
-NOTEBOOKS_DIR: Path = PROJECT_ROOT / "notebooks"
 _NUMBER = re.compile(r"^\d\d$")
-_INDEX_FILE = re.compile(r"(\d\d)_[A-Za-z0-9_]+\.ipynb")
 T = TypeVar("T")
 
 
@@ -70,109 +62,6 @@ def lessons_dir() -> Path:
 
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "0").strip().lower() in {"1", "true", "yes"}
-
-
-# --- The index: the order of the lessons, in one place -------------------------------------------
-@dataclass(frozen=True)
-class IndexEntry:
-    """One row of the index table in ``notebooks/README.md``."""
-
-    number: str
-    file: str
-    title: str
-    teaches: str
-    minutes: int
-
-
-def lesson_index(readme: Path | None = None) -> list[IndexEntry]:
-    """The lessons in order, read from the table in ``notebooks/README.md``.
-
-    A row is ``| file | title | what it teaches | minutes |``; the file cell may be a link.
-    """
-    path = readme or NOTEBOOKS_DIR / "README.md"
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) != 4:
-            continue
-        match = _INDEX_FILE.search(cells[0])
-        if not match or not cells[3].isdigit():
-            continue
-        entries.append(
-            IndexEntry(match.group(1), match.group(0), cells[1], cells[2], int(cells[3]))
-        )
-    return entries
-
-
-# --- The score ---------------------------------------------------------------------------------------
-@dataclass
-class Scoreboard:
-    """Each check's latest result, by name; re-running a check cell replaces its result.
-
-    In ``strict`` mode (CI) a failed check raises ``AssertionError`` after printing it.
-    """
-
-    strict: bool = False
-    results: dict[str, CheckResult] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> int:
-        return sum(result.passed for result in self.results.values())
-
-    @property
-    def total(self) -> int:
-        return len(self.results)
-
-    @property
-    def failed(self) -> list[str]:
-        return [name for name, result in self.results.items() if not result.passed]
-
-    def run(
-        self, name: str, check: Callable[..., CheckResult], *args: Any, **kwargs: Any
-    ) -> CheckResult:
-        """Run ``check(*args, **kwargs)`` and :meth:`record` its result under ``name``.
-
-        An answer still at ``...`` is reported as not answered without calling the check; a
-        check that raises (an answer of the wrong type, say) is a failure that shows the error,
-        not a crash of the notebook.
-        """
-        if any(is_unanswered(value) for value in (*args, *kwargs.values())):
-            result = CheckResult.fail(
-                "not answered yet: replace the `...` in the exercise cell with your answer",
-                "write your answer in the exercise cell above, run it, then run this cell again",
-            )
-        else:
-            try:
-                result = check(*args, **kwargs)
-            except Exception as error:
-                result = CheckResult.fail(
-                    f"the check could not run on your answer: {type(error).__name__}: {error}",
-                    "compare the type and shape of your answer with what the exercise asks for",
-                )
-                self._show(name, result)
-                if self.strict:
-                    raise AssertionError(f"check {name} could not run: {error!r}") from error
-                return result
-        return self.record(name, result)
-
-    def record(self, name: str, result: CheckResult) -> CheckResult:
-        """Store and print one result: ``✓ name — message`` or ``✗ name — message`` + hint."""
-        self._show(name, result)
-        if not result.passed and self.strict:
-            raise AssertionError(f"check {name} failed: {result.message}")
-        return result
-
-    def _show(self, name: str, result: CheckResult) -> None:
-        self.results[name] = result
-        print(f"{'✓' if result.passed else '✗'} {name} — {result.message}")
-        if not result.passed and result.hint:
-            print(f"  hint: {result.hint}")
-
-    def summary_line(self, label: str) -> str:
-        line = f"{label}: {self.passed}/{self.total} checks passed"
-        if self.failed:
-            line += f" (still to do: {', '.join(self.failed)})"
-        return line
 
 
 # --- The lesson ----------------------------------------------------------------------------------------
@@ -206,11 +95,9 @@ class Lesson:
         return Path(self.paths.checkpoint_root)
 
     @property
-    def paths(self):
-        """The pipeline's tables and checkpoints inside this lesson's workspace (a ``LabPaths``),
-        for :func:`labsupport.runner.start_pipeline` and :mod:`labsupport.observe`."""
-        from labsupport.runner import LabPaths
-
+    def paths(self) -> LabPaths:
+        """The pipeline's tables and checkpoints inside this lesson's workspace, for
+        :func:`labsupport.runner.start_pipeline` and :mod:`labsupport.observe`."""
         return LabPaths.under(self.root)
 
     def table(self, name: str) -> str:
@@ -248,8 +135,6 @@ class Lesson:
         Otherwise the lab's embedded broker is started on its default port (or found running);
         it keeps running after the notebook, for the next one (``make stop`` stops it).
         """
-        from labsupport.topics import ensure_topic
-
         if KafkaSettings.external_cluster_configured():
             where = f"KAFKA_BOOTSTRAP_SERVERS={self.kafka.bootstrap_servers} (no broker started)"
         else:
@@ -288,34 +173,14 @@ class Lesson:
         print(f"Lesson {self.number} reset: " + "; ".join(notes))
 
     def _delete_topic(self, timeout: float) -> str:
-        from confluent_kafka import KafkaException
-        from confluent_kafka.admin import AdminClient
-
-        from labsupport.preflight import broker_reachable
-
         if not broker_reachable(self.kafka):
             return (
                 f"Kafka at {self.kafka.bootstrap_servers} is not running, so topic {self.topic} "
                 "was kept (run lesson.ensure_broker() and reset again to delete it)"
             )
-        # log_level 3: librdkafka's informational lines (queue purges) would read as errors here
-        admin = AdminClient({**self.kafka.client_config(), "log_level": 3})
-        future = admin.delete_topics([self.topic], operation_timeout=timeout)[self.topic]
-        try:
-            future.result(timeout=timeout)
-        except KafkaException as error:
-            if error.args[0].name() == "UNKNOWN_TOPIC_OR_PART":
-                return f"topic {self.topic} did not exist"
-            raise LabError(f"Could not delete topic {self.topic}: {error.args[0].str()}") from None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.topic not in admin.list_topics(timeout=5).topics:
-                return f"deleted topic {self.topic}"
-            time.sleep(0.2)
-        raise LabError(
-            f"Kafka accepted the deletion of {self.topic} but still lists it after {timeout:.0f} s: "
-            "run lesson.reset() again in a moment."
-        )
+        if delete_topic(self.kafka, self.topic, timeout):
+            return f"deleted topic {self.topic}"
+        return f"topic {self.topic} did not exist"
 
     # --- the score --------------------------------------------------------------------------------------
     def check(
@@ -324,7 +189,7 @@ class Lesson:
         """Grade exercise ``name`` with ``check(*args, **kwargs)``; print ✓ or ✗ with a hint.
 
         ``lesson.check("03.1", check_watermark, answer, spark)`` — the arguments are whatever
-        the check function takes (see :mod:`labsupport.checks`). The result is kept in
+        the check function takes (see ``labsupport.checks.lessonNN``). The result is kept in
         ``lesson.score.results[name]`` (nothing is returned, so a check cell shows only its line).
         """
         self.score.run(name, check, *args, **kwargs)

@@ -18,49 +18,14 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql.streaming import StreamingQuery
 
-from labsupport.errors import LabError
+from labsupport.charts import progress_chart
+from labsupport.errors import LabError, explain_failure
 from labsupport.observe import progress_rows
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
-__all__ = ["progress_chart", "watch"]
-
-
-def progress_chart(frame: pd.DataFrame, title: str = "") -> Figure:
-    """Max event time and watermark per micro-batch (lines), and rows dropped as late (bars)."""
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    figure, (times, dropped) = plt.subplots(
-        1, 2, figsize=(12, 3.2), gridspec_kw={"width_ratios": [3, 1]}
-    )
-    with_time = frame.dropna(subset=["max_event_time"]) if len(frame) else frame
-    if len(with_time):
-        times.step(
-            with_time["batch"],
-            pd.to_datetime(with_time["max_event_time"]),
-            where="post",
-            label="max event time",
-        )
-        times.step(
-            with_time["batch"],
-            pd.to_datetime(with_time["watermark"]),
-            where="post",
-            label="watermark (max − 10 min)",
-        )
-        times.legend(loc="upper left")
-    times.set_xlabel("micro-batch")
-    times.set_ylabel("event time (UTC)")
-    times.set_title(title or "event time and watermark per micro-batch")
-    if len(frame):
-        dropped.bar(frame["batch"], frame["dropped_by_watermark"], color="tab:red")
-    dropped.set_xlabel("micro-batch")
-    dropped.set_title("dropped by watermark (groups)")
-    figure.tight_layout()
-    plt.close(figure)  # shown through the display handle only, never twice
-    return figure
+__all__ = ["watch"]
 
 
 def _in_notebook() -> bool:
@@ -101,8 +66,7 @@ def watch(
     while True:
         error = query.exception()
         if error is not None:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-            raise LabError(f"The {query.name} query failed while watched: {first_line}")
+            raise LabError(f"The {query.name} query failed while watched: {explain_failure(error)}")
         frame = pd.DataFrame(progress_rows(query))  # one row per batch
         if drawing and len(frame) != shown:
             shown = len(frame)

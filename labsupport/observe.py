@@ -1,35 +1,43 @@
-"""Seeing a stream work: per-batch progress, the watermark, freshness, and "where did my event go?".
+"""Seeing a stream work: per-batch progress, freshness and lag, and "where did my event go?".
 
 Two sources of truth, both real: a query's progress reports (``query.recentProgress``: rows in,
 max event time, watermark, rows dropped as late, state size), and the checkpoint itself — each
-micro-batch's offsets file records the Kafka offsets it read *and* the watermark it ran with,
-which is why the watermark survives restarts and why this module can explain a single event.
+micro-batch's offsets file records the Kafka offsets it read *and* the watermark it ran with
+(:mod:`labsupport.checkpoint`), which is why the watermark survives restarts and why this
+module can explain a single event with the late-data rule of :mod:`labsupport.predict`.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from labsupport.config import WINDOW_DURATION
+from labsupport.checkpoint import OffsetsFile, batch_history, batch_that_read
+from labsupport.config import KafkaSettings, LabPaths
+from labsupport.predict import counts_in_gold, window_of
 from labsupport.schema import ORDER_PLACED
+from labsupport.topics import consumer_lag
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
-    "BatchRecord",
-    "batch_history",
+    "LagSample",
     "freshness_seconds",
+    "gold_fate",
+    "gold_fates",
+    "lag_sample",
     "newest_gold_windows",
+    "progress_frame",
     "progress_rows",
     "where_is",
 ]
-
-_WINDOW = timedelta(minutes=int(WINDOW_DURATION.split()[0]))
 
 
 def progress_rows(query: StreamingQuery) -> list[dict]:
@@ -56,40 +64,32 @@ def progress_rows(query: StreamingQuery) -> list[dict]:
     return list(rows.values())
 
 
-@dataclass(frozen=True)
-class BatchRecord:
-    """What one committed micro-batch read and the watermark it ran with (from the checkpoint)."""
+def progress_frame(queries: Mapping[str, StreamingQuery]) -> pd.DataFrame:
+    """:func:`progress_rows` of several queries (e.g. one per run) as one table, a ``run`` column first."""
+    import pandas as pd
 
-    batch_id: int
-    watermark: datetime
-    end_offsets: dict[int, int]  # partition → first offset *not* read by this batch
-
-
-def batch_history(checkpoint: str | Path) -> list[BatchRecord]:
-    """The committed batches of a Kafka query, read from its checkpoint's offset and commit logs."""
-    checkpoint = Path(checkpoint)
-    committed = {int(p.name) for p in (checkpoint / "commits").glob("[0-9]*")}
-    records = []
-    for path in sorted((checkpoint / "offsets").glob("[0-9]*"), key=lambda p: int(p.name)):
-        batch_id = int(path.name)
-        if batch_id not in committed:
-            continue
-        lines = path.read_text().splitlines()
-        metadata = json.loads(lines[1])
-        offsets: dict[int, int] = {}
-        for line in lines[2:]:
-            for partitions in json.loads(line).values():
-                offsets.update({int(p): int(o) for p, o in partitions.items()})
-        watermark = datetime.fromtimestamp(metadata["batchWatermarkMs"] / 1000, tz=timezone.utc)
-        records.append(BatchRecord(batch_id, watermark.replace(tzinfo=None), offsets))
-    return records
+    rows = [{"run": name, **row} for name, query in queries.items() for row in progress_rows(query)]
+    return pd.DataFrame(rows)
 
 
-def where_is(spark: SparkSession, paths, order_id: str) -> list[str]:
+def gold_fate(
+    history: Sequence[OffsetsFile], event_time: datetime, partition: int, offset: int
+) -> tuple[OffsetsFile | None, bool]:
+    """``(the Gold batch that read the event, whether it counted)`` for one ORDER_PLACED event.
+
+    The batch comes from the Gold checkpoint's ``history``; the verdict is the late-data rule
+    (:func:`labsupport.predict.counts_in_gold`) with the watermark that batch ran with. Not read
+    yet: ``(None, False)``.
+    """
+    batch = batch_that_read(history, partition, offset)
+    return batch, batch is not None and counts_in_gold(event_time, batch.watermark)
+
+
+def where_is(spark: SparkSession, paths: LabPaths, order_id: str) -> list[str]:
     """Explain what became of every record of ``order_id``: Bronze, quarantine, Gold, or dropped late.
 
-    ``paths`` is a :class:`labsupport.runner.LabPaths`. The Gold verdict replays Spark's rule
-    with the watermark that the checkpoint recorded for the batch that read the record.
+    The Gold verdict replays Spark's rule with the watermark that the checkpoint recorded for
+    the batch that read the record (:func:`gold_fate`).
     """
     answers: list[str] = []
     quarantined = (
@@ -117,15 +117,13 @@ def where_is(spark: SparkSession, paths, order_id: str) -> list[str]:
         if row.event_type != ORDER_PLACED:
             answers.append(f"Bronze ({where}): {row.event_type} — Gold counts ORDER_PLACED only")
             continue
-        batch = next(
-            (b for b in history if b.end_offsets.get(row.kafka_partition, -1) > row.kafka_offset),
-            None,
+        batch, counted = gold_fate(
+            history, row.event_timestamp, row.kafka_partition, row.kafka_offset
         )
-        window_start = _window_start(row.event_timestamp)
-        window_end = window_start + _WINDOW
+        window_start, window_end = window_of(row.event_timestamp)
         if batch is None:
             verdict = "not read by the Gold query yet"
-        elif window_end > batch.watermark:
+        elif counted:
             verdict = (
                 f"counted in Gold window {window_start:%H:%M}–{window_end:%H:%M} "
                 f"(batch {batch.batch_id}, watermark {batch.watermark:%H:%M:%S})"
@@ -142,14 +140,38 @@ def where_is(spark: SparkSession, paths, order_id: str) -> list[str]:
     return answers or [f"{order_id}: not in Bronze or quarantine (not produced, or not read yet)"]
 
 
-def _window_start(timestamp: datetime) -> datetime:
-    minutes = _WINDOW.seconds // 60
-    return timestamp.replace(
-        minute=timestamp.minute - timestamp.minute % minutes, second=0, microsecond=0
+def gold_fates(spark: SparkSession, paths: LabPaths) -> list[dict[str, Any]]:
+    """Bronze's ORDER_PLACED events that Gold has read: the batch that read each, and its fate.
+
+    One dict per event: ``order_id``, ``event_timestamp``, ``batch`` (the Gold batch id) and
+    ``dropped`` (True when the batch's watermark made it too late) — what lesson 04 plots.
+    """
+    history = batch_history(paths.checkpoint("gold"))
+    rows = (
+        spark.read.format("delta")
+        .load(paths.bronze)
+        .filter(F.col("event_type") == ORDER_PLACED)
+        .select("order_id", "event_timestamp", "kafka_partition", "kafka_offset")
+        .collect()
     )
+    fates = []
+    for row in rows:
+        batch, counted = gold_fate(
+            history, row.event_timestamp, row.kafka_partition, row.kafka_offset
+        )
+        if batch is not None:
+            fates.append(
+                {
+                    "order_id": row.order_id,
+                    "event_timestamp": row.event_timestamp,
+                    "batch": batch.batch_id,
+                    "dropped": not counted,
+                }
+            )
+    return fates
 
 
-def newest_gold_windows(spark: SparkSession, gold_path: str, limit: int = 10):
+def newest_gold_windows(spark: SparkSession, gold_path: str, limit: int = 10) -> pd.DataFrame:
     """The newest Gold rows as pandas, newest window first (for the terminal view and lessons)."""
     return (
         spark.read.format("delta")
@@ -166,3 +188,29 @@ def freshness_seconds(spark: SparkSession, bronze_path: str) -> float | None:
     if newest is None:
         return None
     return (datetime.now(timezone.utc).replace(tzinfo=None) - newest).total_seconds()
+
+
+@dataclass(frozen=True)
+class LagSample:
+    """Freshness and lag at one moment, for a chart."""
+
+    label: str
+    at: datetime
+    freshness_s: float | None
+    lag: dict[int, int]
+
+    @property
+    def total_lag(self) -> int:
+        return sum(self.lag.values())
+
+
+def lag_sample(
+    spark: SparkSession, settings: KafkaSettings, topic: str, paths: LabPaths, label: str
+) -> LagSample:
+    """Measure now: Bronze's freshness (now − newest ``kafka_ingest_ts``) and Bronze's lag."""
+    return LagSample(
+        label,
+        datetime.now(timezone.utc).replace(tzinfo=None),
+        freshness_seconds(spark, paths.bronze),
+        consumer_lag(settings, topic, paths.checkpoint("bronze")),
+    )

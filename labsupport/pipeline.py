@@ -16,10 +16,12 @@ True
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from labsupport.config import WATERMARK_DELAY, WINDOW_DURATION
+from labsupport.config import WATERMARK, WATERMARK_DELAY, WINDOW, WINDOW_DURATION
 from labsupport.contract import CENT
 from labsupport.schema import (
     BRONZE_SCHEMA,
@@ -42,13 +44,15 @@ __all__ = [
     "quarantine_rows",
     "valid_events",
     "validate_events",
+    "validate_records",
 ]
 
 #: The late-data rule Gold obeys, in one sentence (the notebooks and the README quote it).
 GOLD_RULE = (
-    "An ORDER_PLACED event counts in Gold if, when its micro-batch runs, the end of its 5-minute "
-    "window is later than the watermark — the largest event_timestamp seen in earlier "
-    "micro-batches minus 10 minutes; otherwise Spark drops it as too late (it stays in Bronze). "
+    "An ORDER_PLACED event counts in Gold if, when its micro-batch runs, the end of its "
+    f"{WINDOW // timedelta(minutes=1)}-minute window is later than the watermark — the largest "
+    f"event_timestamp seen in earlier micro-batches minus {WATERMARK // timedelta(minutes=1)} "
+    "minutes; otherwise Spark drops it as too late (it stays in Bronze). "
     "The watermark is stored in the checkpoint, so it survives restarts."
 )
 
@@ -139,6 +143,11 @@ def validate_events(parsed: DataFrame) -> DataFrame:
     """Add ``reasons``: every rule the record breaks (empty when it is a valid event)."""
     failures = [F.when(failed, reason) for failed, reason in _validation_rules()]
     return parsed.withColumn("reasons", F.array_compact(F.array(*failures)))
+
+
+def validate_records(records: DataFrame) -> DataFrame:
+    """Kafka records → decoded, parsed and validated: the first three steps in one call."""
+    return validate_events(parse_events(decode_records(records)))
 
 
 def valid_events(validated: DataFrame) -> DataFrame:

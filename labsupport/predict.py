@@ -6,7 +6,9 @@ Kafka and no clock — only the records, grouped into **phases**, one phase per 
 recorded scenarios send phase 1, let the pipeline process it, then send phase 2).
 
 The rule it models (:data:`labsupport.pipeline.GOLD_RULE`, checked against real Spark by
-``tests/test_predict.py``):
+``tests/test_predict.py``; the window and the watermark delay are ``labsupport.config``'s
+``WINDOW`` and ``WATERMARK``). It is the lab's one implementation of the rule: the checks,
+"where did my event go?" (:mod:`labsupport.observe`) and the lessons' pictures all call it.
 
 1. Only **valid ORDER_PLACED** events reach Gold. A record that breaks the event contract goes to
    quarantine; a valid cancel or update stays in Bronze.
@@ -33,18 +35,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from labsupport.config import WATERMARK_DELAY, WINDOW_DURATION
+from labsupport.config import WATERMARK, WINDOW
 from labsupport.contract import event_time, event_violations, read_record
 from labsupport.schema import ORDER_PLACED
 
 __all__ = [
     "FATES",
-    "WATERMARK",
-    "WINDOW",
     "counts_in_gold",
     "fates_frame",
     "predict_fates",
@@ -56,12 +56,8 @@ __all__ = [
 
 #: What can become of a record, as the recorded scenarios' ``expect`` names it.
 FATES = ("counted", "dropped_late", "not_counted", "duplicate", "quarantine")
-#: The window length and the watermark delay, from the lab's settings (5 and 10 minutes).
-WINDOW = timedelta(minutes=int(WINDOW_DURATION.split()[0]))
-WATERMARK = timedelta(minutes=int(WATERMARK_DELAY.split()[0]))
 
 _EPOCH = datetime(1970, 1, 1)
-_ONE_MICROSECOND = timedelta(microseconds=1)
 _CENTS = Decimal("0.01")
 
 Record = dict[str, Any] | bytes

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from labsupport.checks import CheckResult
+from labsupport.checks.core import CheckResult
 from labsupport.config import DEFAULT_BROKER_PORT, PROJECT_ROOT, TOPIC, KafkaSettings
 from labsupport.errors import LabError
+from labsupport.net import port_open
+from labsupport.topics import admin_client, broker_reachable
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 __all__ = [
     "MIN_FREE_DISK_GB",
     "Finding",
-    "broker_reachable",
     "check_preflight",
     "preflight",
     "run_preflight_cli",
@@ -141,14 +141,6 @@ def _disk() -> Finding:
     return Finding("Disk space", "ok", f"{free_gb:.1f} GB free under {PROJECT_ROOT}")
 
 
-def _port_open(host: str, port: int, timeout: float) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _broker_ports() -> Finding:
     from labsupport.broker import EmbeddedBroker
 
@@ -165,7 +157,7 @@ def _broker_ports() -> Finding:
     busy = [
         port
         for port in (DEFAULT_BROKER_PORT, broker.controller_port)
-        if _port_open("127.0.0.1", port, 0.5)
+        if port_open("127.0.0.1", port, 0.5)
     ]
     if busy:
         alternative = DEFAULT_BROKER_PORT + 10
@@ -183,7 +175,7 @@ def _broker_ports() -> Finding:
 
 def _jupyter_port() -> Finding:
     name = "Jupyter port"
-    if not _port_open("127.0.0.1", JUPYTER_PORT, 0.5):
+    if not port_open("127.0.0.1", JUPYTER_PORT, 0.5):
         return Finding(name, "ok", f"{JUPYTER_PORT} is free for `make lab`")
     if "ipykernel" in sys.modules:
         return Finding(name, "ok", f"{JUPYTER_PORT} is in use (most likely by this Jupyter)")
@@ -195,19 +187,6 @@ def _jupyter_port() -> Finding:
     )
 
 
-def broker_reachable(settings: KafkaSettings, timeout: float = 3.0) -> bool:
-    """True when the first bootstrap address accepts a TCP connection within ``timeout``.
-
-    A quick, quiet probe before asking Kafka anything: a closed port answers at once, where a
-    Kafka client would retry (and log) until its own, longer timeout.
-    """
-    first = settings.bootstrap_servers.split(",")[0].strip()
-    host, _, port = first.rpartition(":")
-    if not host or not port.isdigit():
-        return False
-    return _port_open(host.strip("[]"), int(port), timeout)
-
-
 def _broker_fix(settings: KafkaSettings) -> str:
     if KafkaSettings.external_cluster_configured():
         return "check KAFKA_BOOTSTRAP_SERVERS (and KAFKA_SASL_*), and that the cluster is up"
@@ -215,15 +194,12 @@ def _broker_fix(settings: KafkaSettings) -> str:
 
 
 def _broker_from_python(settings: KafkaSettings) -> Finding:
-    from confluent_kafka.admin import AdminClient
-
     name = "Kafka from Python"
     if not broker_reachable(settings):
         return Finding(
             name, "fail", f"nothing answers at {settings.bootstrap_servers}", _broker_fix(settings)
         )
-    admin = AdminClient({**settings.client_config(), "log_level": 0})
-    metadata = admin.list_topics(timeout=5)
+    metadata = admin_client(settings).list_topics(timeout=5)
     return Finding(
         name,
         "ok",
@@ -233,11 +209,8 @@ def _broker_from_python(settings: KafkaSettings) -> Finding:
 
 
 def _topic(settings: KafkaSettings, topic: str) -> Finding:
-    from confluent_kafka.admin import AdminClient
-
     name = "Topic"
-    admin = AdminClient({**settings.client_config(), "log_level": 0})
-    described = admin.list_topics(timeout=5).topics.get(topic)
+    described = admin_client(settings).list_topics(timeout=5).topics.get(topic)
     if described is None:
         return Finding(
             name,

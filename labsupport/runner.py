@@ -16,47 +16,40 @@ Each query keeps its Kafka offsets, and Gold its state and watermark, in its own
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from labsupport.config import (
-    BRONZE_TABLE,
-    CHECKPOINT_ROOT,
-    DELTA_ROOT,
-    GOLD_TABLE,
     MAX_OFFSETS_PER_TRIGGER,
-    QUARANTINE_TABLE,
     STARTING_OFFSETS,
     TRIGGER_INTERVAL,
     KafkaSettings,
+    LabPaths,
 )
-from labsupport.errors import LabError
+from labsupport.durations import parse_duration
+from labsupport.errors import LabError, explain_failure
 from labsupport.pipeline import (
     bronze_rows,
-    decode_records,
     gold_windows,
     invalid_records,
-    parse_events,
     quarantine_rows,
     valid_events,
-    validate_events,
+    validate_records,
 )
 from labsupport.schema import BRONZE_SCHEMA, GOLD_KEY, GOLD_SCHEMA, QUARANTINE_SCHEMA
 from labsupport.spark import quiet_spark_logs
 
 __all__ = [
+    "AVAILABLE_NOW",
     "QUERIES",
-    "LabPaths",
     "Pipeline",
+    "await_query",
     "create_tables",
-    "explain_failure",
     "read_kafka",
     "run_available_now",
     "start_pipeline",
@@ -65,47 +58,20 @@ __all__ = [
 ]
 
 AVAILABLE_NOW = "available-now"
-_STREAM_FAILED = re.compile(r"^\[STREAM_FAILED\] Query \[[^\]]*\] terminated with exception: ")
 #: The pipeline's queries, each with its own checkpoint; a lesson may start only some of them.
 QUERIES = ("bronze", "quarantine", "gold")
-
-
-@dataclass(frozen=True)
-class LabPaths:
-    """Where one pipeline keeps its tables and checkpoints (the design's ``./delta``, ``./checkpoints``)."""
-
-    delta_root: Path = DELTA_ROOT
-    checkpoint_root: Path = CHECKPOINT_ROOT
-
-    @classmethod
-    def under(cls, root: Path | str) -> LabPaths:
-        """Tables in ``root/delta``, checkpoints in ``root/checkpoints``: a pipeline of its own."""
-        return cls(Path(root) / "delta", Path(root) / "checkpoints")
-
-    @property
-    def bronze(self) -> str:
-        return str(Path(self.delta_root) / BRONZE_TABLE)
-
-    @property
-    def quarantine(self) -> str:
-        return str(Path(self.delta_root) / QUARANTINE_TABLE)
-
-    @property
-    def gold(self) -> str:
-        return str(Path(self.delta_root) / GOLD_TABLE)
-
-    def checkpoint(self, query: str) -> str:
-        return str(Path(self.checkpoint_root) / query)
 
 
 def trigger_options(trigger: str) -> dict[str, object]:
     """``"30 seconds"`` → a processing-time trigger; ``"available-now"`` → process what is there, then stop."""
     if trigger == AVAILABLE_NOW:
         return {"availableNow": True}
-    if not trigger.split() or not trigger.split()[0].replace(".", "", 1).isdigit():
+    try:
+        parse_duration(trigger)
+    except ValueError:
         raise LabError(
             f"--trigger {trigger!r} is not an interval like '30 seconds' or '{AVAILABLE_NOW}'."
-        )
+        ) from None
     return {"processingTime": trigger}
 
 
@@ -116,16 +82,20 @@ def read_kafka(
     *,
     starting_offsets: str = STARTING_OFFSETS,
     max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER,
+    fail_on_data_loss: bool = True,
 ) -> DataFrame:
     """The topic as a streaming DataFrame (Kafka's key, value, topic, partition, offset, timestamp).
 
     ``startingOffsets`` applies to a query's first run only; after that the checkpoint decides.
+    ``failOnDataLoss`` (Spark's default, true) stops the query when offsets it expects are gone
+    — a topic deleted and re-created, say — instead of silently skipping them (lesson 06).
     """
     reader = (
         spark.readStream.format("kafka")
         .options(**settings.spark_options())
         .option("subscribe", topic)
         .option("startingOffsets", starting_offsets)
+        .option("failOnDataLoss", str(fail_on_data_loss).lower())
     )
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", max_offsets_per_trigger)
@@ -168,19 +138,23 @@ def upsert_gold(gold_path: str) -> Callable[[DataFrame, int], None]:
     return merge
 
 
-def explain_failure(error: BaseException) -> str:
-    """A streaming failure as one line: its first sentence, plus Spark's ``Reason:`` if any.
+def await_query(query: StreamingQuery, timeout: float) -> StreamingQuery:
+    """Wait for an available-now ``query`` to finish, then stop it; return it (its progress stays).
 
-    >>> explain_failure(RuntimeError("Some data may have been lost;\\nmore\\nReason: gone."))
-    'Some data may have been lost; Reason: gone.'
+    A failure, or ``timeout`` seconds without finishing, raises a one-line :class:`LabError`;
+    the query is stopped whatever happens.
     """
-    text = str(getattr(error, "desc", None) or error).strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return type(error).__name__
-    first = _STREAM_FAILED.sub("", lines[0])
-    reason = next((line for line in lines[1:] if line.startswith("Reason:")), None)
-    return f"{first} {reason}" if reason else first
+    try:
+        try:
+            finished = query.awaitTermination(timeout)
+        except Exception as error:
+            raise LabError(f"The {query.name} query failed: {explain_failure(error)}") from None
+        if not finished:
+            raise LabError(f"The {query.name} query did not finish within {timeout:.0f} s.")
+        return query
+    finally:
+        with quiet_spark_logs("ERROR"):  # "Failed to cancel job group": harmless, but alarming
+            query.stop()
 
 
 @dataclass
@@ -269,7 +243,7 @@ def start_pipeline(
             starting_offsets=starting_offsets,
             max_offsets_per_trigger=max_offsets_per_trigger,
         )
-        return validate_events(parse_events(decode_records(records)))
+        return validate_records(records)
 
     pipeline = Pipeline()
     if "bronze" in queries:

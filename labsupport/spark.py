@@ -76,9 +76,10 @@ def spark_config(
 def get_spark(**overrides: object) -> SparkSession:
     """The lab's Spark session (created on first call, reused after).
 
-    >>> spark = get_spark()                                   # doctest: +SKIP
-    >>> spark.range(3).count()                                # doctest: +SKIP
-    3
+    Every notebook's first cells call it; the session's settings are :func:`spark_config`'s::
+
+        spark = get_spark()
+        spark.range(3).count()  # 3
     """
     active = SparkSession.getActiveSession()
     if active is not None:

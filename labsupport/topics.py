@@ -20,7 +20,6 @@ receipt time, which is exactly what the Bronze column ``kafka_ingest_ts`` promis
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -31,6 +30,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetS
 from labsupport.checkpoint import committed_offsets
 from labsupport.config import TOPIC, TOPIC_PARTITIONS, KafkaSettings
 from labsupport.errors import LabError
+from labsupport.net import port_open
 
 __all__ = [
     "TOPIC_CONFIG",
@@ -85,11 +85,7 @@ def broker_reachable(settings: KafkaSettings, timeout: float = 3.0) -> bool:
     host, _, port = first.rpartition(":")
     if not host or not port.isdigit():
         return False
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return port_open(host.strip("[]"), int(port), timeout)
 
 
 def ensure_topic(

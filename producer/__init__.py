@@ -1,21 +1,26 @@
 """The order-event producer: the design's feed, the teaching modes and recorded scenarios.
 
-What the notebooks import::
+What the notebooks import (this package is the one public surface; every name below has its
+home in one module, and only this file repeats it)::
 
     from producer import OrderFeed, produce_events, replay_scenario, load_scenario
 
 Modules, from the bottom up: ``timefmt`` (event times), ``catalogue`` (``data/products.csv``),
 ``feed`` (the generated events), ``malformed`` and ``modes`` (the teaching modes), ``contract``
-(the event contract in plain Python), ``scenarios`` (recorded files), ``publish`` (Kafka), and
-``order_producer`` (the command line). From ``labsupport`` they use only ``config``, ``schema``
-and ``errors``.
+(the event contract in plain Python), ``scenarios`` (recorded files); then the sending side:
+``connect`` (the Kafka client), ``stats`` (the counts and the progress line), ``pacing`` (the
+rate schedule, without Kafka), ``stopping`` (Ctrl-C and the final flush), ``publish`` (the feed
+and given events to Kafka), ``replay`` (a scenario to Kafka); and ``order_producer`` (the command
+line). From ``labsupport`` they use only ``config``, ``schema``, ``errors``, ``contract`` and
+``durations``.
 """
 
 from producer.catalogue import Product, load_catalogue
 from producer.contract import contract_violations, is_valid_event
-from producer.feed import OrderFeed, encode_event, event_key
+from producer.feed import OrderFeed, encode_event, event_key, feed_events
 from producer.malformed import MALFORMED_KINDS, malformed_record
-from producer.publish import ProduceStats, produce_events, produce_in_background, replay_scenario
+from producer.publish import produce_events, produce_in_background, send_events
+from producer.replay import replay_scenario
 from producer.scenarios import (
     EXPECTATIONS,
     Scenario,
@@ -23,6 +28,7 @@ from producer.scenarios import (
     list_scenarios,
     load_scenario,
 )
+from producer.stats import ProduceStats
 
 __all__ = [
     "EXPECTATIONS",
@@ -35,6 +41,7 @@ __all__ = [
     "contract_violations",
     "encode_event",
     "event_key",
+    "feed_events",
     "is_valid_event",
     "list_scenarios",
     "load_catalogue",
@@ -43,4 +50,5 @@ __all__ = [
     "produce_events",
     "produce_in_background",
     "replay_scenario",
+    "send_events",
 ]

@@ -27,8 +27,9 @@ import random
 import time
 from bisect import bisect
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import accumulate
+from typing import Any
 
 from labsupport.schema import EVENT_FIELDS, REGION_WEIGHTS
 from producer.catalogue import PRICE_VARIANCE, Product, load_catalogue
@@ -40,6 +41,7 @@ __all__ = [
     "OrderFeed",
     "encode_event",
     "event_key",
+    "feed_events",
 ]
 
 #: Size of the customer pool: small enough that customers come back within a window.
@@ -221,3 +223,15 @@ class OrderFeed:
             kind = 2  # ORDER_UPDATED
         order_id, customer, index, region, cents, quantity = order
         return order_id, customer, index, quantity, cents, kind, region
+
+
+def feed_events(
+    start: datetime, minutes: float, count: int, *, seed: int = 5
+) -> list[dict[str, Any]]:
+    """``count`` events of the order feed, evenly spread over ``minutes`` of event time from ``start``.
+
+    The producer's :class:`producer.OrderFeed` with a fixed seed: the same events every run.
+    """
+    feed = OrderFeed(seed=seed)
+    step = timedelta(minutes=minutes) / max(count, 1)
+    return [feed.next_event(now=start + index * step) for index in range(count)]

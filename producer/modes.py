@@ -27,10 +27,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from labsupport.config import WATERMARK_DELAY
+from labsupport.config import WATERMARK
 from producer.feed import OrderFeed
 from producer.malformed import MALFORMED_KINDS, malformed_record
-from producer.timefmt import parse_duration
 
 __all__ = [
     "BEYOND_WATERMARK",
@@ -38,6 +37,7 @@ __all__ = [
     "DUPLICATE",
     "LATE",
     "MALFORMED",
+    "WATERMARK_SECONDS",
     "TeachingModes",
     "feed_records",
 ]
@@ -46,12 +46,24 @@ __all__ = [
 LATE, BEYOND_WATERMARK, DUPLICATE, MALFORMED = 1, 2, 4, 8
 #: The default lateness: 6 to 18 minutes back, around the 10-minute watermark.
 DEFAULT_LATENESS = 12 * 60.0
-WATERMARK_SECONDS = parse_duration(WATERMARK_DELAY)
+#: The pipeline's watermark delay: a late event set back further than this is beyond it.
+WATERMARK_SECONDS = WATERMARK.total_seconds()
 
 
 @dataclass(frozen=True)
 class TeachingModes:
-    """Which fraction of events is late, duplicated or malformed; the lateness in seconds."""
+    """Which fraction of events is late, duplicated or malformed; the lateness in seconds.
+
+    The one place the fractions are checked: each must be a number from 0 to 1 (text such as
+    ``"0.2"`` is read as one); a ValueError names the argument, and :func:`produce_events`
+    passes it on as a LabError.
+
+    >>> TeachingModes(late_fraction="0.25").late_fraction
+    0.25
+    >>> TeachingModes(duplicate_fraction=-0.1)
+    Traceback (most recent call last):
+    ValueError: duplicate_fraction must be between 0 and 1, not -0.1
+    """
 
     late_fraction: float = 0.0
     lateness: float = DEFAULT_LATENESS
@@ -61,8 +73,13 @@ class TeachingModes:
     def __post_init__(self) -> None:
         for name in ("late_fraction", "duplicate_fraction", "malformed_fraction"):
             value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1, not {value}")
+            try:
+                fraction = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must be a number, not {value!r}") from None
+            if not 0.0 <= fraction <= 1.0:  # NaN fails this too
+                raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
+            object.__setattr__(self, name, fraction)  # frozen: set once, here
         if self.lateness <= 0:
             raise ValueError(f"lateness must be positive, not {self.lateness} s")
 

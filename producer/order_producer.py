@@ -8,18 +8,20 @@ progress line (sent, acknowledged, failed, actual rate), or replays a recorded s
     python -m producer.order_producer --list-scenarios
     python -m producer.order_producer --scenario too_late --phase 1
 
-The notebooks use the same functions: :func:`produce_events`, :func:`replay_scenario`,
-:class:`OrderFeed`, :func:`encode_event`, :func:`load_scenario`.
+The notebooks use the same functions, from the package (``from producer import produce_events,
+replay_scenario, ...``); this module only reads the command line.
 Bootstrap servers and SASL credentials come from ``KAFKA_*`` variables (never printed).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 if (
     not __package__
@@ -27,38 +29,18 @@ if (
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labsupport.config import EVENTS_PER_SECOND, TOPIC, TRIGGER_INTERVAL, KafkaSettings
+from labsupport.durations import parse_duration
 from labsupport.errors import LabError
-from producer.catalogue import Product, load_catalogue
-from producer.feed import DEFAULT_CUSTOMERS, OrderFeed, encode_event, event_key
-from producer.malformed import MALFORMED_KINDS, malformed_record
+from producer.feed import DEFAULT_CUSTOMERS
+from producer.malformed import MALFORMED_KINDS
 from producer.modes import DEFAULT_LATENESS
-from producer.publish import ProduceStats, produce_events, replay_scenario
-from producer.scenarios import (
-    Scenario,
-    ScenarioRecord,
-    list_scenarios,
-    load_scenario,
-)
-from producer.timefmt import parse_duration
+from producer.publish import produce_events
+from producer.replay import replay_scenario
+from producer.scenarios import list_scenarios, load_scenario
 
-__all__ = [
-    "MALFORMED_KINDS",
-    "OrderFeed",
-    "ProduceStats",
-    "Product",
-    "Scenario",
-    "ScenarioRecord",
-    "build_parser",
-    "encode_event",
-    "event_key",
-    "list_scenarios",
-    "load_catalogue",
-    "load_scenario",
-    "main",
-    "malformed_record",
-    "produce_events",
-    "replay_scenario",
-]
+__all__ = ["build_parser", "main"]
+
+T = TypeVar("T")
 
 #: Between two phases of a scenario the CLI waits one trigger interval plus a margin, so the
 #: running pipeline processes phase 1 (and advances its watermark) before phase 2 arrives.
@@ -70,51 +52,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a number above 0")
-    return value
+def _argument(
+    convert: Callable[[str], T], accept: Callable[[T], bool], requirement: str, kind: str | None
+) -> Callable[[str], T]:
+    """An argparse ``type``: ``convert`` the text (it is not ``kind`` if that fails), then ``accept`` it.
+
+    Both refusals are one line: ``'fast' is not a number``, ``'0' must be a number above 0``;
+    without ``kind`` the converter's own ValueError is the message.
+    """
+
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {kind}" if kind else str(error)
+            ) from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {requirement}")
+        return value
+
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a fraction between 0 and 1")
-    return value
-
-
-def _duration(text: str) -> float:
-    try:
-        value = parse_duration(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be longer than 0 s")
-    return value
-
-
-def _at_least_one(text: str) -> int:
-    value = _count(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+_positive = _argument(float, lambda value: 0 < value < math.inf, "a number above 0", "a number")
+_count = _argument(int, lambda value: value >= 0, "0 or more", "a whole number")
+_at_least_one = _argument(int, lambda value: value >= 1, "1 or more", "a whole number")
+_fraction = _argument(
+    float, lambda value: 0 <= value <= 1, "a fraction between 0 and 1", "a number"
+)
+_duration = _argument(parse_duration, lambda value: value > 0, "longer than 0 s", None)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""Event times as the contract writes them, and durations as learners type them.
+"""Event times as the contract writes them (durations are :mod:`labsupport.durations`'s).
 
 The contract's ``event_timestamp`` is ISO-8601 in UTC with milliseconds and an explicit offset
 (``Z``), e.g. ``2026-11-26T14:03:27.512Z``: Spark's ``from_json`` reads it exactly, whatever the
@@ -8,20 +8,19 @@ session's time zone, and two events one millisecond apart stay apart.
 '2026-01-15T10:09:59.999Z'
 >>> parse_timestamp("2026-01-15T10:09:59.999Z") == datetime(2026, 1, 15, 10, 9, 59, 999_000, tzinfo=timezone.utc)
 True
->>> parse_duration("12m"), parse_duration("90"), parse_duration("10 minutes"), parse_duration("1m30s")
-(720.0, 90.0, 600.0, 90.0)
+>>> format_epoch_ms(0), epoch_ms(datetime(1970, 1, 1, 0, 0, 1, 500_000))
+('1970-01-01T00:00:00.000Z', 1500)
 """
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from labsupport.contract import TIMESTAMP_PATTERN
 
-__all__ = ["epoch_ms", "format_epoch_ms", "format_timestamp", "parse_duration", "parse_timestamp"]
+__all__ = ["epoch_ms", "format_epoch_ms", "format_timestamp", "parse_timestamp"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
@@ -55,30 +54,3 @@ def parse_timestamp(text: str) -> datetime:
     if not isinstance(text, str) or not TIMESTAMP_PATTERN.match(text):
         raise ValueError(f"not an ISO-8601 UTC timestamp with milliseconds: {text!r}")
     return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
-
-
-_UNITS = {
-    "": 1.0, "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
-    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
-    "h": 3600.0, "hour": 3600.0, "hours": 3600.0,
-}  # fmt: skip
-_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*")
-
-
-def parse_duration(text: str | float) -> float:
-    """``"12m"``, ``"90s"``, ``"90"``, ``"1m30s"``, ``"10 minutes"`` → seconds (ValueError otherwise)."""
-    if isinstance(text, (int, float)):
-        return float(text)
-    source = text.strip().lower()
-    total, position = 0.0, 0
-    while position < len(source):
-        match = _DURATION_PART.match(source, position)
-        if not match or match.end() == position or match.group(2) not in _UNITS:
-            raise ValueError(
-                f"not a duration: {text!r} (use seconds or a unit, e.g. 90, 90s, 12m, 1h)"
-            )
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        position = match.end()
-    if not source:
-        raise ValueError("not a duration: empty text")
-    return total

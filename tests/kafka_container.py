@@ -33,10 +33,10 @@ CONTROLLER_PORT = 9094
 
 
 class ApacheKafkaContainer(KafkaContainer):
-    """A single-node KRaft broker from ``apache/kafka``, reachable from the host.
+    """A single-node KRaft broker from ``apache/kafka``, reachable from the host (needs Docker)::
 
-    >>> with ApacheKafkaContainer() as kafka:  # doctest: +SKIP
-    ...     bootstrap_servers = kafka.get_bootstrap_server()  # e.g. 'localhost:32771'
+    with ApacheKafkaContainer() as kafka:
+        bootstrap_servers = kafka.get_bootstrap_server()  # e.g. 'localhost:32771'
     """
 
     def __init__(self, image: str = APACHE_KAFKA_IMAGE, **kwargs) -> None:

@@ -11,13 +11,7 @@ from typing import TypeVar
 from confluent_kafka import Producer
 
 from labsupport.config import KafkaSettings
-from labsupport.pipeline import (
-    bronze_rows,
-    decode_records,
-    parse_events,
-    valid_events,
-    validate_events,
-)
+from labsupport.pipeline import bronze_rows, valid_events, validate_records
 
 T = TypeVar("T")
 
@@ -37,7 +31,7 @@ def kafka_frame(spark, values: list[bytes | None], ingest: datetime = INGEST):
 
 def validated(spark, values: list[bytes | None], ingest: datetime = INGEST):
     """Raw record values through decode → parse → validate, as one micro-batch would see them."""
-    return validate_events(parse_events(decode_records(kafka_frame(spark, values, ingest))))
+    return validate_records(kafka_frame(spark, values, ingest))
 
 
 def bronze_frame(spark, events: list[dict], ingest: datetime = INGEST):

@@ -14,15 +14,10 @@ from confluent_kafka import Producer
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from labsupport.checks import (
-    NOT_ANSWERED,
-    check_bronze_region_rows,
-    check_key_partition,
-    check_multi_reason_count,
-    check_reasons_for,
-    check_region_share,
-    check_version_most_rows,
-)
+from labsupport.checks.core import NOT_ANSWERED
+from labsupport.checks.lesson01 import check_key_partition, check_region_share
+from labsupport.checks.lesson02 import check_multi_reason_count, check_reasons_for
+from labsupport.checks.lesson03 import check_bronze_region_rows, check_version_most_rows
 from labsupport.pipeline import decode_records, parse_events, validate_events
 from producer import OrderFeed, encode_event, replay_scenario
 

@@ -13,13 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pyspark.sql import functions as F
 
-from labsupport.checks import (
-    NOT_ANSWERED,
-    check_counts_in_gold,
-    check_final_output_mode,
-    check_last_watermark,
-    check_window_revenue,
-)
+from labsupport.checks.core import NOT_ANSWERED
+from labsupport.checks.lesson04 import check_counts_in_gold, check_last_watermark
+from labsupport.checks.lesson05 import check_final_output_mode, check_window_revenue
 from labsupport.runner import LabPaths, run_available_now
 from producer import replay_scenario
 from tests.conftest import fresh_topic

@@ -14,15 +14,10 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from pyspark.sql import functions as F
 
-from labsupport.checks import (
-    NOT_ANSWERED,
-    check_duplicate_offsets,
-    check_last_commit,
-    check_partition_lag,
-    check_revenue_as_of,
-)
-from labsupport.operate import run_available_now
-from labsupport.runner import LabPaths
+from labsupport.checks.core import NOT_ANSWERED
+from labsupport.checks.lesson06 import check_duplicate_offsets, check_last_commit
+from labsupport.checks.lesson07 import check_partition_lag, check_revenue_as_of
+from labsupport.runner import LabPaths, run_available_now
 from producer import produce_events
 from tests.conftest import fresh_topic
 

@@ -17,20 +17,21 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from labsupport.observe import batch_history
-from labsupport.operate import (
+from labsupport.checkpoint import (
+    batch_history,
     batch_ids,
     checkpoint_tree,
     committed_offsets,
-    consumer_lag,
-    delta_transactions,
-    exactly_once_report,
-    lag_sample,
-    pipeline_process,
     read_offsets,
 )
+from labsupport.config import LabPaths
+from labsupport.exactly_once import exactly_once_report
+from labsupport.idempotency import delta_transactions
+from labsupport.observe import lag_sample
 from labsupport.pipeline import gold_windows
-from labsupport.runner import LabPaths, create_tables, run_available_now, upsert_gold
+from labsupport.pipeline_process import pipeline_process
+from labsupport.runner import create_tables, run_available_now, upsert_gold
+from labsupport.topics import consumer_lag
 from tests.streaming import bronze_frame, event, send
 
 pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.slow]

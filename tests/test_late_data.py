@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from labsupport.runner import LabPaths, run_available_now
+from labsupport.config import LabPaths
+from labsupport.runner import run_available_now
 from tests.streaming import event, send, utc
 
 pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.slow]

@@ -9,9 +9,11 @@ import pytest
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from labsupport.checks import CheckResult, check_equal
+from labsupport.checks.core import CheckResult, check_equal
 from labsupport.errors import LabError
-from labsupport.lesson import Lesson, Scoreboard, lesson_index, lessons_dir, start_lesson
+from labsupport.index import lesson_index
+from labsupport.lesson import Lesson, lessons_dir, start_lesson
+from labsupport.score import Scoreboard
 from tests.conftest import free_port
 
 

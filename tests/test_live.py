@@ -11,9 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from labsupport.charts import progress_chart
+from labsupport.config import LabPaths
 from labsupport.errors import LabError
-from labsupport.live import progress_chart, watch
-from labsupport.runner import LabPaths, start_pipeline
+from labsupport.live import watch
+from labsupport.runner import start_pipeline
 from producer import produce_in_background
 
 

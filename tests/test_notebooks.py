@@ -23,8 +23,8 @@ import pytest
 
 from labsupport.broker import EmbeddedBroker
 from labsupport.config import KafkaSettings
-from labsupport.lesson import NOTEBOOKS_DIR, lesson_index
-from labsupport.notebooks import (
+from labsupport.index import NOTEBOOKS_DIR, lesson_index
+from tests.notebook_runner import (
     apply_solutions,
     execute_notebook,
     exercise_ids,

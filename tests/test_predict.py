@@ -13,6 +13,7 @@ from datetime import datetime
 
 import pytest
 
+from labsupport.config import LabPaths
 from labsupport.predict import (
     counts_in_gold,
     fates_frame,
@@ -22,7 +23,7 @@ from labsupport.predict import (
     scenario_phases,
     window_of,
 )
-from labsupport.runner import LabPaths, run_available_now
+from labsupport.runner import run_available_now
 from producer import encode_event, list_scenarios, load_scenario, replay_scenario
 from tests.streaming import event, send, utc
 

@@ -10,10 +10,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from labsupport.config import KafkaSettings
+from labsupport.durations import parse_duration
+from labsupport.errors import LabError
 from labsupport.schema import EVENT_FIELDS, EVENT_TYPES, PRODUCT_CATEGORIES, REGION_WEIGHTS
 from producer.catalogue import load_catalogue
 from producer.contract import contract_violations
-from producer.feed import OrderFeed, encode_event, event_key
+from producer.feed import OrderFeed, encode_event, event_key, feed_events
 from producer.malformed import MALFORMED_KINDS, malformed_record
 from producer.modes import (
     BEYOND_WATERMARK,
@@ -23,7 +26,9 @@ from producer.modes import (
     TeachingModes,
     feed_records,
 )
-from producer.timefmt import format_timestamp, parse_duration, parse_timestamp
+from producer.pacing import MAX_CHUNK, Pacer
+from producer.publish import produce_events
+from producer.timefmt import format_timestamp, parse_timestamp
 
 START = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 N = 100_000
@@ -277,30 +282,83 @@ def test_modes_refuse_fractions_outside_0_to_1():
 
 
 @pytest.mark.parametrize(
-    "module", ["timefmt", "catalogue", "feed", "malformed", "contract", "modes", "scenarios"]
+    ("arguments", "message"),
+    [
+        ({"late_fraction": 1.5}, "late_fraction must be between 0 and 1, not 1.5"),
+        ({"duplicate_fraction": -0.1}, "duplicate_fraction must be between 0 and 1, not -0.1"),
+        ({"malformed_fraction": "lots"}, "malformed_fraction must be a number, not 'lots'"),
+        ({"late_fraction": float("nan")}, "late_fraction must be between 0 and 1, not nan"),
+        ({"lateness": "soon"}, "not a duration: 'soon'"),
+    ],
 )
-def test_the_examples_in_the_docstrings_run(module):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(f"producer.{module}"))
-    assert result.attempted > 0 and result.failed == 0
+def test_produce_events_refuses_bad_modes_with_one_line_before_connecting(arguments, message):
+    unreachable = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
+    with pytest.raises(LabError, match="^" + message.replace("(", r"\(")):
+        produce_events(unreachable, "order-events", rate=5, count=1, progress=False, **arguments)
 
 
-def test_the_producer_uses_only_config_contract_schema_and_errors_from_labsupport():
-    import ast
-    from pathlib import Path
+def test_modes_read_fractions_given_as_text():
+    assert TeachingModes(late_fraction="0.25", duplicate_fraction=1).late_fraction == 0.25
+    assert TeachingModes(duplicate_fraction=1).duplicate_fraction == 1.0
 
-    import producer
 
-    allowed = {"labsupport.config", "labsupport.contract", "labsupport.schema", "labsupport.errors"}
-    used = set()
-    for path in Path(producer.__file__).parent.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("labsupport"):
-                used.add(node.module)
-            elif isinstance(node, ast.Import):
-                used.update(
-                    alias.name for alias in node.names if alias.name.startswith("labsupport")
-                )
-    assert used and used <= allowed, used - allowed
+# --- pacing ---------------------------------------------------------------------------------------
+def run_paced(pacer: Pacer, stall: tuple[float, float] | None = None) -> list[tuple[float, int]]:
+    """Drive ``pacer`` as the producer does, on a simulated clock: ``(moment, records sent by then)``.
+
+    Sending takes no time; waiting jumps to the moment :meth:`Pacer.wait` names (at most 0.1 s,
+    as the producer polls). ``stall`` = (at, seconds): the clock jumps ahead once, a busy machine.
+    """
+    now, sends = pacer.start, []
+    while (step := pacer.take(now)) is not None:
+        if step:
+            sends.append((now, pacer.sent))
+            continue
+        now += min(max(pacer.wait(now), 1e-9), 0.1)
+        if stall is not None and now >= stall[0]:
+            now, stall = now + stall[1], None
+    sends.append((now, pacer.sent))
+    return sends
+
+
+@pytest.mark.parametrize(("rate", "count"), [(400, 600), (2, 3), (50_000, 75_000), (3.3, 5)])
+def test_the_pacer_sends_each_record_at_its_slot_and_stops_after_the_last(rate, count):
+    sends = run_paced(Pacer(rate, limit=count, start=100.0))
+    assert sends[-1] == (pytest.approx(100.0 + count / rate), count)
+    for moment, sent in sends:
+        assert sent <= int((moment - 100.0) * rate) + 1  # never ahead of the schedule
+
+
+def test_the_pacer_stops_at_the_duration():
+    sends = run_paced(Pacer(100, duration=2.0, start=0.0))
+    moment, sent = sends[-1]
+    assert moment == pytest.approx(2.0) and 199 <= sent <= 201
+
+
+def test_after_a_stall_the_pacer_catches_up_two_seconds_then_keeps_the_rate():
+    pacer = Pacer(1_000, limit=10_000, start=0.0)
+    sends = run_paced(pacer, stall=(1.0, 5.0))
+    before = max(sent for moment, sent in sends if moment < 1.0)
+    resumed = min(moment for moment, _ in sends if moment > 1.0)
+    burst = max(sent for moment, sent in sends if moment == resumed)
+    assert resumed == pytest.approx(6.0) and burst - before == 2_000  # two seconds' worth, not five
+    assert pacer.origin == pytest.approx(3.0, abs=0.01)  # the schedule moved by the rest
+    assert sends[-1][0] == pytest.approx(pacer.origin + 10.0)
+
+
+@pytest.mark.parametrize(
+    ("rate", "chunk"), [(1, 1), (5, 1), (150, 1), (50_000, 500), (10_000_000, MAX_CHUNK)]
+)
+def test_the_pacer_sends_about_ten_milliseconds_of_records_at_once(rate, chunk):
+    assert Pacer(rate, start=0.0).chunk_size == chunk
+
+
+def test_feed_events_spreads_seeded_events_over_the_minutes():
+    start = datetime(2026, 1, 15, 10, 10, tzinfo=timezone.utc)
+    events = feed_events(start, minutes=20, count=4, seed=5)
+    assert [parse_timestamp(event["event_timestamp"]) for event in events] == [
+        start + timedelta(minutes=5 * index) for index in range(4)
+    ]
+    assert events == feed_events(start, minutes=20, count=4, seed=5)
+    assert all(contract_violations(encode_event(event)) == [] for event in events)
+    assert feed_events(start, minutes=1, count=0) == []

@@ -20,7 +20,8 @@ from labsupport.config import PROJECT_ROOT, TOPIC_PARTITIONS, KafkaSettings
 from labsupport.errors import LabError
 from producer.contract import contract_violations
 from producer.feed import OrderFeed
-from producer.publish import produce_events, replay_scenario
+from producer.publish import produce_events, send_events
+from producer.replay import replay_scenario
 from producer.scenarios import load_scenario
 from producer.timefmt import parse_timestamp
 from tests.conftest import free_port
@@ -226,6 +227,31 @@ def test_replay_counts_the_late_event_of_phase_two(kafka, topic):
     assert (phase_two.sent, phase_two.late) == (1, 1)  # late against phase 1's newest event
     duplicates = replay_scenario(kafka, topic, load_scenario("duplicates"))
     assert duplicates.duplicates == 2
+
+
+@pytest.mark.kafka
+def test_send_events_sends_given_events_keyed_by_order_id(kafka, topic):
+    start = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
+    feed = OrderFeed(seed=8)
+    events = [feed.next_event(now=start + timedelta(seconds=index)) for index in range(20)]
+    assert send_events(kafka, topic, events) == 20
+    records = consume_all(kafka, topic, 20)
+    sent = {
+        (event["order_id"].encode(), json.dumps(event, separators=(",", ":")).encode())
+        for event in events
+    }
+    assert {(key, value) for _, _, key, value, _ in records} == sent
+    assert all(partition == java_partition(key) for partition, _, key, _, _ in records)
+
+
+@pytest.mark.kafka
+def test_send_events_is_a_lab_error_when_events_are_not_acknowledged_in_time(kafka, topic):
+    # a real broker, no time to answer: the producer batches for 20 ms before it sends at all
+    events = [OrderFeed(seed=1).next_event() for _ in range(3)]
+    with pytest.raises(
+        LabError, match=r"^[1-3] of 3 events were not acknowledged within 0 s: check"
+    ):
+        send_events(kafka, topic, events, timeout=0)
 
 
 @pytest.mark.kafka

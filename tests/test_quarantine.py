@@ -8,7 +8,8 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from labsupport.runner import LabPaths, start_pipeline
+from labsupport.config import LabPaths
+from labsupport.runner import start_pipeline
 from labsupport.schema import EVENT_FIELDS
 from producer import MALFORMED_KINDS, OrderFeed, contract_violations, encode_event, malformed_record
 from tests.streaming import send

@@ -7,9 +7,10 @@ from datetime import datetime
 import pytest
 from pyspark.sql import functions as F
 
+from labsupport.config import LabPaths
 from labsupport.pipeline import gold_windows
 from labsupport.queries import QUERIES, run_query
-from labsupport.runner import LabPaths, create_tables
+from labsupport.runner import create_tables
 from tests.streaming import bronze_frame, event
 
 pytestmark = pytest.mark.spark

@@ -1,7 +1,7 @@
 """Reference solutions for 00_setup_check_and_tour.ipynb — try the exercises first.
 
 Each block replaces the notebook cell tagged with the same ``exercise:NN.k`` when CI runs the
-notebook (``labsupport.notebooks.execute_notebook``). A block is not a module of its own: names
+notebook (``tests/notebook_runner.py``, CI tooling). A block is not a module of its own: names
 such as ``lesson``, ``spark`` and ``AdminClient`` come from the notebook's earlier cells.
 """
 # ruff: noqa: F821

@@ -1,7 +1,7 @@
 """Reference solutions for 02_parsing_and_validating.ipynb — try the exercises first.
 
 Each block replaces the notebook cell tagged with the same ``exercise:NN.k`` when CI runs the
-notebook (``labsupport.notebooks.execute_notebook``). A block is not a module of its own: names
+notebook (``tests/notebook_runner.py``, CI tooling). A block is not a module of its own: names
 such as ``validated``, ``example``, ``validate_values``, ``encode_event`` and ``F`` come from the
 notebook's earlier cells.
 """

@@ -1,5 +1,7 @@
-"""labsupport.operate against the real thing: a killed process group, real checkpoints, a
-real topic deleted and recreated, real Delta tables optimized and vacuumed. No mocks.
+"""Operating the pipeline against the real thing: a killed process group (``pipeline_process``),
+real checkpoints (``checkpoint``), a real topic deleted and recreated (``topics``), the
+``txnAppId`` trap (``idempotency``), real Delta tables optimized and vacuumed (``maintenance``).
+No mocks.
 """
 
 from __future__ import annotations
@@ -13,28 +15,20 @@ from pathlib import Path
 import pytest
 from delta.tables import DeltaTable
 
-from labsupport.config import KafkaSettings
-from labsupport.errors import LabError
-from labsupport.operate import (
-    batch_ids,
-    checkpoint_tree,
-    committed_offsets,
-    delta_file_counts,
-    delta_transactions,
-    explain_failure,
-    kill_process_group,
-    mask_secrets,
-    quiet_spark_logs,
-    read_offsets,
+from labsupport.checkpoint import batch_ids, checkpoint_tree, committed_offsets, read_offsets
+from labsupport.config import KafkaSettings, LabPaths, mask_secrets
+from labsupport.errors import LabError, explain_failure
+from labsupport.idempotency import delta_transactions, run_idempotent_copy
+from labsupport.maintenance import delta_file_counts, retention_check_disabled
+from labsupport.pipeline_process import kill_process_group
+from labsupport.runner import run_available_now
+from labsupport.spark import quiet_spark_logs
+from labsupport.topics import (
     recreate_topic,
-    retention_check_disabled,
-    run_available_now,
-    run_idempotent_copy,
     starting_offsets_json,
     topic_end_offsets,
     topic_offsets,
 )
-from labsupport.runner import LabPaths
 from producer import produce_events
 
 

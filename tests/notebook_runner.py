@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labsupport.errors import LabError
-from labsupport.lesson import NOTEBOOKS_DIR
+from labsupport.index import NOTEBOOKS_DIR
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode

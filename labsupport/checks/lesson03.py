@@ -1,0 +1,96 @@
+"""Checks of lesson 03, Bronze ingestion: the Bronze table's rows and its Delta history."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from labsupport.checks.core import CheckResult, as_whole_number, is_unanswered, wrong_type
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["check_bronze_region_rows", "check_version_most_rows"]
+
+
+def check_bronze_region_rows(
+    answer: Any, spark: SparkSession, bronze_path: str, region: str
+) -> CheckResult:
+    """Exercise 03.1: the number of rows of the Bronze table at ``bronze_path`` for ``region``."""
+    hint = (
+        f'spark.read.format("delta").load(lesson.paths.bronze), then .where(F.col("region") == '
+        f'"{region}").count()'
+    )
+    if is_unanswered(answer):
+        return CheckResult.not_answered(hint)
+    from pyspark.sql import functions as F
+
+    bronze = spark.read.format("delta").load(bronze_path)
+    counts = (
+        bronze.groupBy()
+        .agg(
+            F.count("*").alias("rows"),
+            F.sum(F.when(F.col("region") == region, 1).otherwise(0)).alias("matching"),
+        )
+        .first()
+    )
+    expected, rows = int(counts.matching or 0), int(counts.rows or 0)
+    count = as_whole_number(answer)
+    if count is None:
+        return wrong_type("the answer", answer, hint)
+    if count == expected:
+        return CheckResult.ok(f"Bronze holds {expected} {region} rows of {rows}")
+    if count == rows and rows != expected:
+        return CheckResult.fail(
+            f"{count} is every row of Bronze; keep only region {region} ({expected} rows)", hint
+        )
+    return CheckResult.fail(f"Bronze rows for {region}: expected {expected}, got {count}", hint)
+
+
+def _rows_added_per_version(spark: SparkSession, table_path: str) -> dict[int, int]:
+    """``{version: rows written}`` from the table's history (``operationMetrics.numOutputRows``)."""
+    from delta.tables import DeltaTable
+
+    history = DeltaTable.forPath(spark, table_path).history().select("version", "operationMetrics")
+    added = {}
+    for row in history.collect():
+        metrics = row.operationMetrics or {}
+        added[int(row.version)] = int(metrics.get("numOutputRows", 0) or 0)
+    return dict(sorted(added.items()))
+
+
+def check_version_most_rows(answer: Any, spark: SparkSession, table_path: str) -> CheckResult:
+    """Exercise 03.2: the Delta version of ``table_path`` whose commit wrote the most rows.
+
+    Read from the table's history (each commit's ``operationMetrics.numOutputRows``); when two
+    versions tie, either is right.
+    """
+    hint = (
+        "DeltaTable.forPath(spark, path).history() has one row per version; its "
+        'operationMetrics map holds "numOutputRows" (a string: int(...) it). Answer the version '
+        "(an int), not the number of rows"
+    )
+    if is_unanswered(answer):
+        return CheckResult.not_answered(hint)
+    added = _rows_added_per_version(spark, table_path)
+    most = max(added.values(), default=0)
+    if most == 0:
+        return CheckResult.fail(
+            f"no version of {table_path} wrote any rows yet", "run the cells above first"
+        )
+    best = [version for version, rows in added.items() if rows == most]
+    version = as_whole_number(answer)
+    if version is None:
+        return wrong_type("a version", answer, hint)
+    if version in best:
+        return CheckResult.ok(f"version {version} added {most} rows, the most of any commit")
+    if version == most and version not in added:
+        return CheckResult.fail(
+            f"{version} is the number of rows; the question asks which version added them", hint
+        )
+    if version in added:
+        return CheckResult.fail(
+            f"version {version} added {added[version]} rows; version {best[0]} added {most}", hint
+        )
+    return CheckResult.fail(
+        f"the table has versions {min(added)}–{max(added)}, not {version}", hint
+    )
