@@ -21,7 +21,6 @@ import os
 import platform
 import resource
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -32,16 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labsupport.config import KafkaSettings
 from labsupport.errors import LabError
+from labsupport.net import free_port
 from labsupport.topics import delete_topic, ensure_topic
-from producer.publish import produce_events
+from producer import produce_events
 
 RESULTS = Path(__file__).resolve().parent / "results" / "producer_rate.jsonl"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _cpu_seconds() -> float:
@@ -100,7 +94,7 @@ def main() -> int:
             from labsupport.broker import EmbeddedBroker
 
             home = Path(tempfile.mkdtemp(prefix="bench-broker-"))
-            broker = EmbeddedBroker(port=_free_port(), controller_port=_free_port(), home=home)
+            broker = EmbeddedBroker(port=free_port(), controller_port=free_port(), home=home)
             settings = KafkaSettings(bootstrap_servers=broker.start(timeout=120))
             print(f"embedded broker at {settings.bootstrap_servers} (data in {home})")
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

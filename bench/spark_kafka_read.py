@@ -23,7 +23,6 @@ import argparse
 import json
 import platform
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -34,18 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labsupport.broker import EmbeddedBroker
 from labsupport.config import KAFKA_FETCH_MAX_WAIT_MS, KafkaSettings
+from labsupport.net import free_port
 from labsupport.spark import get_spark
 from labsupport.topics import ensure_topic
-from producer.publish import produce_events
+from producer import produce_events
 
 RESULTS = Path(__file__).resolve().parent / "results" / "spark_kafka_read.jsonl"
 KAFKA_DEFAULT_FETCH_MAX_WAIT_MS = 500
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def read_seconds(spark, settings: KafkaSettings, topic: str, fetch_max_wait_ms: int) -> float:
@@ -70,7 +64,7 @@ def main() -> int:
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="bench-broker-"))
-    broker = EmbeddedBroker(port=_free_port(), controller_port=_free_port(), home=home)
+    broker = EmbeddedBroker(port=free_port(), controller_port=free_port(), home=home)
     try:
         settings = KafkaSettings(bootstrap_servers=broker.start())
         topic = "bench-spark-read"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import SparkSession
 
 from labsupport.checkpoint import batch_history
-from labsupport.config import WINDOW, LabPaths
+from labsupport.config import WATERMARK_DELAY, WINDOW, LabPaths
 from labsupport.observe import gold_fates
 from labsupport.predict import window_of
 
@@ -45,7 +45,7 @@ def progress_chart(frame: pd.DataFrame, title: str = "") -> Figure:
             with_time["batch"],
             pd.to_datetime(with_time["watermark"]),
             where="post",
-            label="watermark (max − 10 min)",
+            label=f"watermark (max − {WATERMARK_DELAY})",
         )
         times.legend(loc="upper left")
     times.set_xlabel("micro-batch")

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from labsupport.config import KafkaSettings, LabPaths
+from labsupport.config import WINDOW_DURATION, KafkaSettings, LabPaths
 from labsupport.observe import freshness_seconds, newest_gold_windows, progress_rows, where_is
 from labsupport.runner import AVAILABLE_NOW, Pipeline, start_pipeline
 from labsupport.spark import get_spark
@@ -102,7 +102,9 @@ def gold_table(paths: LabPaths, limit: int = 10) -> Table:
     frame = newest_gold_windows(spark, paths.gold, limit)
     freshness = freshness_seconds(spark, paths.bronze)
     age = "no events yet" if freshness is None else f"newest event received {freshness:.0f} s ago"
-    table = Table(title=f"Gold — newest 5-minute windows ({age}; {datetime.now():%H:%M:%S})")
+    table = Table(
+        title=f"Gold — newest {WINDOW_DURATION} windows ({age}; {datetime.now():%H:%M:%S})"
+    )
     for column in (
         "window (UTC)",
         "region",

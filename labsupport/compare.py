@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import SparkSession
 
+from labsupport.checks.core import within_a_cent
 from labsupport.config import WINDOW, KafkaSettings, LabPaths
 from labsupport.predict import fates_frame, predict_fates, predict_gold, scenario_phases
 from labsupport.runner import Pipeline, run_available_now
@@ -32,7 +33,7 @@ def _same_row(mine: Mapping[str, Any] | None, theirs: Mapping[str, Any] | None) 
         return False
     money = ("total_revenue", "avg_order_value")
     return all(
-        abs(mine[k] - theirs[k]) <= 0.011 if k in money else mine[k] == theirs[k] for k in mine
+        within_a_cent(mine[k], theirs[k]) if k in money else mine[k] == theirs[k] for k in mine
     )
 
 

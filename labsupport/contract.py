@@ -24,19 +24,29 @@ import json
 import re
 import uuid
 from datetime import datetime, timezone
+from numbers import Integral, Real
 from typing import Any
 
 from labsupport.schema import EVENT_FIELDS, EVENT_TYPES, PRODUCT_CATEGORIES, REGIONS
 
 __all__ = [
     "CENT",
+    "FATES",
     "TIMESTAMP_PATTERN",
     "event_time",
     "event_violations",
+    "is_number",
+    "is_whole_number",
     "read_record",
     "record_violations",
 ]
 
+#: What the pipeline does with a record (a recorded scenario's ``expect``, ``predict``'s fate):
+#: ``counted`` — an ORDER_PLACED event Gold counts; ``not_counted`` — a valid cancel/update event
+#: (Bronze only); ``dropped_late`` — valid, in Bronze, but too late for its Gold window;
+#: ``quarantine`` — breaks the contract; ``duplicate`` — a second identical copy (Bronze holds
+#: both, Gold counts the order once).
+FATES = ("counted", "not_counted", "dropped_late", "quarantine", "duplicate")
 #: The one timestamp shape the producer writes (the pipeline also accepts looser ISO-8601 forms).
 TIMESTAMP_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 #: total_price must equal unit_price × quantity within a cent (float arithmetic gets its slack).
@@ -62,12 +72,14 @@ def event_time(value: object) -> datetime | None:
     return moment  # without an offset: the session's time zone, UTC
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def is_number(value: object) -> bool:
+    """A real number — ints, floats, numpy's too — but not a bool (Python's bool is an int)."""
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
-def _is_integer(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def is_whole_number(value: object) -> bool:
+    """An integer — numpy's too — but not a bool: a count, an id, a quantity."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def event_violations(event: dict[str, Any], *, strict: bool = False) -> list[str]:
@@ -82,10 +94,10 @@ def event_violations(event: dict[str, Any], *, strict: bool = False) -> list[str
     quantity, unit_price, total_price = (
         event.get(k) for k in ("quantity", "unit_price", "total_price")
     )
-    if "quantity" in event and not _is_integer(quantity):
+    if "quantity" in event and not is_whole_number(quantity):
         reasons.append("quantity is null or not an integer")
     for name in ("unit_price", "total_price"):
-        if name in event and not _is_number(event[name]):
+        if name in event and not is_number(event[name]):
             reasons.append(f"{name} is null or not a number")
     if "event_timestamp" in event:
         stamp = event["event_timestamp"]
@@ -96,16 +108,16 @@ def event_violations(event: dict[str, Any], *, strict: bool = False) -> list[str
     for name, allowed in _ALLOWED:
         if isinstance(event.get(name), str) and event[name] not in allowed:
             reasons.append(f"unknown {name} '{event[name]}'")
-    if _is_integer(quantity) and quantity < 1:
+    if is_whole_number(quantity) and quantity < 1:
         reasons.append("quantity must be at least 1")
-    if _is_number(unit_price) and unit_price < 0:
+    if is_number(unit_price) and unit_price < 0:
         reasons.append("unit_price must not be negative")
-    if _is_number(total_price) and total_price < 0:
+    if is_number(total_price) and total_price < 0:
         reasons.append("total_price must not be negative")
     if (
-        _is_number(unit_price)
-        and _is_number(total_price)
-        and _is_integer(quantity)
+        is_number(unit_price)
+        and is_number(total_price)
+        and is_whole_number(quantity)
         and abs(total_price - unit_price * quantity) > CENT
     ):
         reasons.append("total_price is not unit_price × quantity")

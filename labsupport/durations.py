@@ -10,6 +10,8 @@ of them here, so ``"1 hour"`` means an hour everywhere.
 (3600.0, 0.5)
 >>> spark_interval(timedelta(minutes=5)), spark_interval(timedelta(seconds=90))
 ('5 minutes', '90 seconds')
+>>> spark_interval(timedelta(seconds=parse_duration("1m30s"))), spark_interval(timedelta(seconds=0.5))
+('90 seconds', '500 milliseconds')
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ _UNITS = {
     "h": 3600.0, "hour": 3600.0, "hours": 3600.0,
 }  # fmt: skip
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*")
-#: Spark's interval words, largest first: a duration is written in the largest that divides it.
-_SPARK_UNITS = (("hour", 3600), ("minute", 60), ("second", 1))
+#: Spark's interval words in milliseconds, largest first: a duration is written in the largest
+#: that divides it.
+_SPARK_UNITS = (("hour", 3_600_000), ("minute", 60_000), ("second", 1_000), ("millisecond", 1))
 
 
 def parse_duration(text: str | float) -> float:
@@ -59,12 +62,17 @@ def parse_duration(text: str | float) -> float:
 
 
 def spark_interval(duration: timedelta) -> str:
-    """A whole number of seconds as the interval text Spark's ``window``/``withWatermark`` take."""
-    seconds = duration.total_seconds()
-    if seconds <= 0 or seconds != int(seconds):
-        raise ValueError(f"an interval for Spark is a positive whole number of seconds: {duration}")
+    """A duration as the interval text Spark takes (``window``, ``withWatermark``, triggers).
+
+    Spark wants a number, a space and a whole unit word (``30 seconds``, not ``30s``).
+    """
+    millis = round(duration.total_seconds() * 1000)
+    if millis < 0 or abs(millis / 1000 - duration.total_seconds()) > 1e-9:
+        raise ValueError(f"an interval for Spark is a whole number of ms, 0 or more: {duration}")
+    if millis == 0:
+        return "0 seconds"  # a trigger that starts the next micro-batch at once
     for word, size in _SPARK_UNITS:
-        if seconds % size == 0:
-            count = int(seconds // size)
+        if millis % size == 0:
+            count = millis // size
             return f"{count} {word}{'' if count == 1 else 's'}"
-    raise AssertionError("unreachable: every whole number of seconds is a count of seconds")
+    raise AssertionError("unreachable: every whole number of ms is a count of milliseconds")

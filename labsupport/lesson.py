@@ -24,7 +24,7 @@ The order of the lessons lives in one place, the index table of ``notebooks/READ
 :func:`labsupport.index.lesson_index` reads it (so :func:`start_lesson` can take the title from it, and
 :meth:`Lesson.whats_next` can name the next notebook).
 
->>> lesson = Lesson("03", "Event time and watermarks")
+>>> lesson = Lesson("03", "Bronze ingestion")
 >>> lesson.topic
 'lesson-03-order-events'
 >>> lesson.checkpoint("bronze").endswith("03/checkpoints/bronze")
@@ -188,7 +188,7 @@ class Lesson:
     ) -> None:
         """Grade exercise ``name`` with ``check(*args, **kwargs)``; print ✓ or ✗ with a hint.
 
-        ``lesson.check("03.1", check_watermark, answer, spark)`` — the arguments are whatever
+        ``lesson.check("03.1", check_bronze_region_rows, eu_west_rows, spark, bronze_path, "eu-west")`` — the arguments are whatever
         the check function takes (see ``labsupport.checks.lessonNN``). The result is kept in
         ``lesson.score.results[name]`` (nothing is returned, so a check cell shows only its line).
         """

@@ -44,7 +44,7 @@ from labsupport.contract import event_time, event_violations, read_record
 from labsupport.schema import ORDER_PLACED
 
 __all__ = [
-    "FATES",
+    "clock",
     "counts_in_gold",
     "fates_frame",
     "predict_fates",
@@ -54,8 +54,6 @@ __all__ = [
     "window_of",
 ]
 
-#: What can become of a record, as the recorded scenarios' ``expect`` names it.
-FATES = ("counted", "dropped_late", "not_counted", "duplicate", "quarantine")
 
 _EPOCH = datetime(1970, 1, 1)
 _CENTS = Decimal("0.01")
@@ -170,7 +168,7 @@ def predict_fates(phases: Phases) -> list[dict[str, Any]]:
 
     Keys: ``phase`` (1, 2, ...), ``order_id``, ``event_type``, ``event_timestamp`` and ``window``
     (``(start, end)``; None for a record that is not a valid event), ``watermark`` (the one its
-    micro-batch runs with; None in the first), ``fate`` (one of :data:`FATES`) and ``reason``.
+    micro-batch runs with; None in the first), ``fate`` (one of ``labsupport.contract.FATES``) and ``reason``.
 
     Each phase is one micro-batch; a record is an event dict or Kafka value bytes.
     """
@@ -234,7 +232,12 @@ def scenario_phases(scenario: Any) -> list[list[Record]]:
     ]
 
 
-def _clock(moment: datetime | None) -> str:
+def clock(moment: datetime | None) -> str:
+    """``10:09:59.999`` — a time of day, milliseconds only when there are some; ``—`` for None.
+
+    >>> clock(datetime(2026, 1, 15, 10, 9, 59, 999000)), clock(datetime(2026, 1, 15, 10, 5))
+    ('10:09:59.999', '10:05:00')
+    """
     if moment is None:
         return "—"
     text = f"{moment:%H:%M:%S}"
@@ -251,11 +254,11 @@ def fates_frame(fates: Iterable[dict[str, Any]]):
                 "phase": fate["phase"],
                 "order_id": (fate["order_id"] or "—")[:8],
                 "event_type": fate["event_type"] or "—",
-                "event_time": _clock(fate["event_timestamp"]),
+                "event_time": clock(fate["event_timestamp"]),
                 "window": "—"
                 if fate["window"] is None
                 else f"{fate['window'][0]:%H:%M}–{fate['window'][1]:%H:%M}",
-                "watermark": _clock(fate["watermark"]),
+                "watermark": clock(fate["watermark"]),
                 "fate": fate["fate"],
                 "reason": fate["reason"],
             }

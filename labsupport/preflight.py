@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 
 from labsupport.checks.core import CheckResult
 from labsupport.config import DEFAULT_BROKER_PORT, PROJECT_ROOT, TOPIC, KafkaSettings
-from labsupport.errors import LabError
+from labsupport.errors import LabError, explain_failure
 from labsupport.net import port_open
 from labsupport.topics import admin_client, broker_reachable
 
@@ -92,8 +92,7 @@ def _describe(error: Exception) -> str:
     """A :class:`LabError`'s own line, else the error's type and first line (JVM errors are long)."""
     if isinstance(error, LabError):
         return str(error)
-    first_line = (str(error).strip().splitlines() or [""])[0]
-    return f"{type(error).__name__}: {first_line[:300]}"
+    return f"{type(error).__name__}: {explain_failure(error)[:300]}"
 
 
 # --- The checks, one per requirement ---------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
 
-from labsupport.config import DATA_DIR
+from labsupport.config import DATA_DIR, LabPaths
 
 __all__ = ["QUERIES", "register_views", "run_query"]
 
@@ -19,15 +19,15 @@ QUERY_DIR = DATA_DIR / "queries"
 QUERIES = {path.stem: path for path in sorted(QUERY_DIR.glob("*.sql"))}
 
 
-def register_views(spark: SparkSession, paths) -> None:
-    """Expose Bronze and Gold (a :class:`labsupport.runner.LabPaths`) as the design's views."""
+def register_views(spark: SparkSession, paths: LabPaths) -> None:
+    """Expose the Bronze and Gold tables under ``paths`` as the design's views."""
     spark.read.format("delta").load(paths.bronze).createOrReplaceTempView("bronze_order_events")
     spark.read.format("delta").load(paths.gold).createOrReplaceTempView(
         "gold_order_revenue_windows"
     )
 
 
-def run_query(spark: SparkSession, paths, name: str) -> DataFrame:
+def run_query(spark: SparkSession, paths: LabPaths, name: str) -> DataFrame:
     """Run ``data/queries/<name>.sql`` against the tables under ``paths``."""
     register_views(spark, paths)
     return spark.sql(QUERIES[name].read_text())

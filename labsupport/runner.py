@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -31,7 +32,7 @@ from labsupport.config import (
     KafkaSettings,
     LabPaths,
 )
-from labsupport.durations import parse_duration
+from labsupport.durations import parse_duration, spark_interval
 from labsupport.errors import LabError, explain_failure
 from labsupport.pipeline import (
     bronze_rows,
@@ -67,12 +68,12 @@ def trigger_options(trigger: str) -> dict[str, object]:
     if trigger == AVAILABLE_NOW:
         return {"availableNow": True}
     try:
-        parse_duration(trigger)
+        interval = spark_interval(timedelta(seconds=parse_duration(trigger)))
     except ValueError:
         raise LabError(
             f"--trigger {trigger!r} is not an interval like '30 seconds' or '{AVAILABLE_NOW}'."
         ) from None
-    return {"processingTime": trigger}
+    return {"processingTime": interval}
 
 
 def read_kafka(

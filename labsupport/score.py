@@ -54,9 +54,8 @@ class Scoreboard:
         not a crash of the notebook.
         """
         if any(is_unanswered(value) for value in (*args, *kwargs.values())):
-            result = CheckResult.fail(
-                "not answered yet: replace the `...` in the exercise cell with your answer",
-                "write your answer in the exercise cell above, run it, then run this cell again",
+            result = CheckResult.not_answered(
+                "write your answer in the exercise cell above, run it, then run this cell again"
             )
         else:
             try:

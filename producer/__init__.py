@@ -22,7 +22,6 @@ from producer.malformed import MALFORMED_KINDS, malformed_record
 from producer.publish import produce_events, produce_in_background, send_events
 from producer.replay import replay_scenario
 from producer.scenarios import (
-    EXPECTATIONS,
     Scenario,
     ScenarioRecord,
     list_scenarios,
@@ -31,7 +30,6 @@ from producer.scenarios import (
 from producer.stats import ProduceStats
 
 __all__ = [
-    "EXPECTATIONS",
     "MALFORMED_KINDS",
     "OrderFeed",
     "ProduceStats",

@@ -40,6 +40,7 @@ __all__ = [
     "WATERMARK_SECONDS",
     "TeachingModes",
     "feed_records",
+    "is_fraction",
 ]
 
 #: Tags: bit flags on each record the stream yields.
@@ -48,6 +49,11 @@ LATE, BEYOND_WATERMARK, DUPLICATE, MALFORMED = 1, 2, 4, 8
 DEFAULT_LATENESS = 12 * 60.0
 #: The pipeline's watermark delay: a late event set back further than this is beyond it.
 WATERMARK_SECONDS = WATERMARK.total_seconds()
+
+
+def is_fraction(value: float) -> bool:
+    """A share of the events: between 0 and 1 inclusive (NaN is not one)."""
+    return 0.0 <= value <= 1.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class TeachingModes:
                 fraction = float(value)
             except (TypeError, ValueError):
                 raise ValueError(f"{name} must be a number, not {value!r}") from None
-            if not 0.0 <= fraction <= 1.0:  # NaN fails this too
+            if not is_fraction(fraction):
                 raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
             object.__setattr__(self, name, fraction)  # frozen: set once, here
         if self.lateness <= 0:

@@ -33,7 +33,7 @@ from labsupport.durations import parse_duration
 from labsupport.errors import LabError
 from producer.feed import DEFAULT_CUSTOMERS
 from producer.malformed import MALFORMED_KINDS
-from producer.modes import DEFAULT_LATENESS
+from producer.modes import DEFAULT_LATENESS, is_fraction
 from producer.publish import produce_events
 from producer.replay import replay_scenario
 from producer.scenarios import list_scenarios, load_scenario
@@ -78,9 +78,7 @@ def _argument(
 _positive = _argument(float, lambda value: 0 < value < math.inf, "a number above 0", "a number")
 _count = _argument(int, lambda value: value >= 0, "0 or more", "a whole number")
 _at_least_one = _argument(int, lambda value: value >= 1, "1 or more", "a whole number")
-_fraction = _argument(
-    float, lambda value: 0 <= value <= 1, "a fraction between 0 and 1", "a number"
-)
+_fraction = _argument(float, is_fraction, "a fraction between 0 and 1", "a number")
 _duration = _argument(parse_duration, lambda value: value > 0, "longer than 0 s", None)
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from confluent_kafka import Producer
 
 from labsupport.config import KafkaSettings
+from labsupport.contract import is_whole_number
 from labsupport.durations import parse_duration
 from labsupport.errors import LabError
 from producer.connect import ClientErrors, connect_producer
@@ -100,7 +101,7 @@ def produce_events(
     LabError for bad arguments and when the cluster or the topic cannot be reached.
     """
     rate = _number("rate", rate, minimum=0, inclusive=False)
-    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+    if count is not None and not (is_whole_number(count) and count >= 0):
         raise LabError(f"count must be a whole number of records (0 or more), not {count!r}")
     if duration is not None:
         duration = _number("duration", duration, minimum=0, inclusive=False)

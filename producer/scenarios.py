@@ -9,7 +9,7 @@ A scenario file (``data/scenarios/<name>.json``) is one JSON object::
 A record is ``{"key": "...", "value": {event}}`` (the event is sent as compact JSON), or
 ``{"key": ..., "raw": "text"}`` / ``{"key": ..., "raw_base64": "..."}`` for bytes that are not a
 valid event; ``key`` may be null. Optional ``"expect"`` says what the pipeline must do with it
-(:data:`EXPECTATIONS`) and ``"note"`` says why. Phases exist for the watermark lessons: send
+(``labsupport.contract.FATES``) and ``"note"`` says why. Phases exist for the watermark lessons: send
 phase 1, let the pipeline process it (the watermark advances), then send phase 2.
 
 >>> [scenario.name for scenario in list_scenarios()][:3]
@@ -25,17 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labsupport.config import SCENARIOS_DIR
+from labsupport.contract import FATES
 from labsupport.errors import LabError
 from producer.feed import encode_event
 
-__all__ = ["EXPECTATIONS", "Scenario", "ScenarioRecord", "list_scenarios", "load_scenario"]
+__all__ = ["Scenario", "ScenarioRecord", "list_scenarios", "load_scenario"]
 
-#: What the pipeline does with a record:
-#: ``counted`` — an ORDER_PLACED event Gold counts; ``not_counted`` — a valid cancel/update event
-#: (Bronze only); ``dropped_late`` — valid, in Bronze, but too late for its Gold window;
-#: ``quarantine`` — breaks the contract; ``duplicate`` — a second identical copy (Bronze holds
-#: both, Gold counts the order once).
-EXPECTATIONS = ("counted", "not_counted", "dropped_late", "quarantine", "duplicate")
 #: The order the lessons use them in; other files follow alphabetically.
 LESSON_ORDER = (
     "on_time", "late_within_tolerance", "too_late", "window_boundary", "duplicates", "malformed",
@@ -80,8 +75,8 @@ class Scenario:
 
     def expecting(self, expect: str) -> list[ScenarioRecord]:
         """The records whose ``expect`` is ``expect`` (e.g. ``"counted"``)."""
-        if expect not in EXPECTATIONS:
-            raise ValueError(f"expect must be one of {', '.join(EXPECTATIONS)}, not {expect!r}")
+        if expect not in FATES:
+            raise ValueError(f"expect must be one of {', '.join(FATES)}, not {expect!r}")
         return [record for record in self.records if record.expect == expect]
 
 
@@ -98,8 +93,8 @@ def _record(data: object, where: str) -> ScenarioRecord:
     if key is not None and not isinstance(key, str):
         raise LabError(f"{where}: key must be a string or null")
     expect, note = data.get("expect"), data.get("note")
-    if expect is not None and expect not in EXPECTATIONS:
-        raise LabError(f"{where}: expect must be one of {', '.join(EXPECTATIONS)}, not {expect!r}")
+    if expect is not None and expect not in FATES:
+        raise LabError(f"{where}: expect must be one of {', '.join(FATES)}, not {expect!r}")
     if note is not None and not isinstance(note, str):
         raise LabError(f"{where}: note must be a string")
     event = None

@@ -11,7 +11,6 @@ Each test gets fresh topic names and temporary checkpoint folders, so tests neve
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,15 +18,10 @@ from contextlib import contextmanager
 import pytest
 
 from labsupport.config import KafkaSettings
+from labsupport.net import free_port
 from labsupport.versions import KAFKA_VERSION
 
 _KAFKA_SOURCE: dict[str, str] = {"kind": "not started"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def docker_engine_answers() -> bool:

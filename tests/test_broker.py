@@ -10,8 +10,8 @@ from confluent_kafka import Consumer, Producer
 from labsupport.broker import EmbeddedBroker
 from labsupport.config import KafkaSettings
 from labsupport.errors import LabError
+from labsupport.net import free_port
 from labsupport.topics import ensure_topic
-from tests.conftest import free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 

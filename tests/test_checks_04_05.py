@@ -16,7 +16,8 @@ from pyspark.sql import functions as F
 from labsupport.checks.core import NOT_ANSWERED
 from labsupport.checks.lesson04 import check_counts_in_gold, check_last_watermark
 from labsupport.checks.lesson05 import check_final_output_mode, check_window_revenue
-from labsupport.runner import LabPaths, run_available_now
+from labsupport.config import LabPaths
+from labsupport.runner import run_available_now
 from producer import replay_scenario
 from tests.conftest import fresh_topic
 

@@ -17,7 +17,8 @@ from pyspark.sql import functions as F
 from labsupport.checks.core import NOT_ANSWERED
 from labsupport.checks.lesson06 import check_duplicate_offsets, check_last_commit
 from labsupport.checks.lesson07 import check_partition_lag, check_revenue_as_of
-from labsupport.runner import LabPaths, run_available_now
+from labsupport.config import LabPaths
+from labsupport.runner import run_available_now
 from producer import produce_events
 from tests.conftest import fresh_topic
 

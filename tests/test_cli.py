@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import free_port
+from labsupport.net import free_port
 
 
 def labsupport(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -17,6 +17,10 @@ Bottom to top (a module may use its own layer and those below it):
 
 The producer stands beside the package and uses only its bottom: ``config``, ``schema``,
 ``errors``, ``contract``, ``durations``.
+
+Each name has one import path: wherever the lab imports ``from labsupport.x import name`` (the
+packages, the tests, the notebooks and their solutions), ``x`` is the module that defines it.
+The producer's one public surface is ``producer/__init__.py``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from labsupport.config import PROJECT_ROOT
@@ -136,3 +141,66 @@ def test_no_import_cycles(package: str, modules: dict[str, Path]) -> None:
 def test_no_module_is_a_grab_bag(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{path.name} has {lines} lines: split it by concern"
+
+
+def _defined(path: Path) -> set[str]:
+    """Names a module binds at its top level with ``def``, ``class`` or an assignment."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                targets = target.elts if isinstance(target, ast.Tuple) else [target]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def _sources() -> list[tuple[str, str]]:
+    """``(where, code)`` for every place that imports from the lab: packages, tests, notebooks."""
+    files = [
+        *LABSUPPORT.values(),
+        *PRODUCER.values(),
+        *(PROJECT_ROOT / "tests").glob("*.py"),
+        *(PROJECT_ROOT / "bench").glob("*.py"),
+        *(PROJECT_ROOT / "notebooks" / "solutions").glob("*.py"),
+    ]
+    sources = [
+        (str(path.relative_to(PROJECT_ROOT)), path.read_text(encoding="utf-8")) for path in files
+    ]
+    for notebook in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb")):
+        cells = nbformat.read(notebook, as_version=4).cells
+        code = "\n".join(c.source for c in cells if c.cell_type == "code")
+        sources.append((notebook.name, code.replace("%", "#")))  # IPython magics are not Python
+    return sources
+
+
+@pytest.mark.parametrize("where,code", _sources(), ids=[where for where, _ in _sources()])
+def test_every_import_names_the_module_that_defines_it(where: str, code: str) -> None:
+    homes = {f"labsupport.{m}": p for m, p in LABSUPPORT.items()}
+    homes.update({f"producer.{m}": p for m, p in PRODUCER.items() if m != "__init__"})
+    elsewhere = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.ImportFrom) and node.module in homes:
+            defined = _defined(homes[node.module])
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" not in homes and alias.name not in defined:
+                    elsewhere.append(f"{alias.name} from {node.module}")
+    assert elsewhere == [], f"{where} imports names from a module that does not define them"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*LABSUPPORT.values(), *(p for m, p in PRODUCER.items() if m != "__init__")],
+    ids=lambda path: str(path.relative_to(PROJECT_ROOT)),
+)
+def test_a_module_exports_only_what_it_defines(path: Path) -> None:
+    exported: list[str] = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            exported = list(ast.literal_eval(node.value))
+    assert sorted(set(exported) - _defined(path)) == [], "export names from their own module"

@@ -13,8 +13,8 @@ from labsupport.checks.core import CheckResult, check_equal
 from labsupport.errors import LabError
 from labsupport.index import lesson_index
 from labsupport.lesson import Lesson, lessons_dir, start_lesson
+from labsupport.net import free_port
 from labsupport.score import Scoreboard
-from tests.conftest import free_port
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from rich.console import Console
 
 from labsupport.config import KafkaSettings
+from labsupport.net import free_port
 from labsupport.preflight import (
     Finding,
     check_preflight,
@@ -15,7 +16,6 @@ from labsupport.preflight import (
     run_preflight_cli,
     show_findings,
 )
-from tests.conftest import free_port
 
 NAMES = [
     "Python",

@@ -14,10 +14,17 @@ from labsupport.config import KafkaSettings
 from labsupport.durations import parse_duration
 from labsupport.errors import LabError
 from labsupport.schema import EVENT_FIELDS, EVENT_TYPES, PRODUCT_CATEGORIES, REGION_WEIGHTS
-from producer.catalogue import load_catalogue
-from producer.contract import contract_violations
-from producer.feed import OrderFeed, encode_event, event_key, feed_events
-from producer.malformed import MALFORMED_KINDS, malformed_record
+from producer import (
+    MALFORMED_KINDS,
+    OrderFeed,
+    contract_violations,
+    encode_event,
+    event_key,
+    feed_events,
+    load_catalogue,
+    malformed_record,
+    produce_events,
+)
 from producer.modes import (
     BEYOND_WATERMARK,
     DUPLICATE,
@@ -27,7 +34,6 @@ from producer.modes import (
     feed_records,
 )
 from producer.pacing import MAX_CHUNK, Pacer
-from producer.publish import produce_events
 from producer.timefmt import format_timestamp, parse_timestamp
 
 START = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)

@@ -18,11 +18,14 @@ from confluent_kafka import Consumer
 
 from labsupport.config import PROJECT_ROOT, TOPIC_PARTITIONS, KafkaSettings
 from labsupport.errors import LabError
-from producer.contract import contract_violations
-from producer.feed import OrderFeed
-from producer.publish import produce_events, send_events
-from producer.replay import replay_scenario
-from producer.scenarios import load_scenario
+from producer import (
+    OrderFeed,
+    contract_violations,
+    load_scenario,
+    produce_events,
+    replay_scenario,
+    send_events,
+)
 from producer.timefmt import parse_timestamp
 from tests.conftest import free_port
 

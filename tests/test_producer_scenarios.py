@@ -9,17 +9,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from labsupport.config import SCENARIOS_DIR
+from labsupport.contract import FATES
 from labsupport.errors import LabError
 from labsupport.schema import ORDER_PLACED
-from producer.contract import contract_violations
-from producer.feed import OrderFeed
-from producer.malformed import MALFORMED_KINDS, malformed_record
-from producer.scenarios import (
-    EXPECTATIONS,
+from producer import (
+    MALFORMED_KINDS,
+    OrderFeed,
     Scenario,
     ScenarioRecord,
+    contract_violations,
     list_scenarios,
     load_scenario,
+    malformed_record,
 )
 from producer.timefmt import parse_timestamp
 
@@ -53,7 +54,7 @@ def test_every_record_has_an_expectation_and_the_valid_ones_keep_the_contract(sc
     assert scenario.description and "\n" not in scenario.description
     assert load_scenario(scenario.name) == scenario
     for record in scenario.records:
-        assert record.expect in EXPECTATIONS
+        assert record.expect in FATES
         reasons = contract_violations(record.value)
         if record.expect == "quarantine":
             assert reasons, f"{scenario.name}: a record expected in quarantine keeps the contract"

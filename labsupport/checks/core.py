@@ -34,8 +34,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from numbers import Integral, Real
 from typing import TYPE_CHECKING
+
+from labsupport.contract import CENT, event_time, is_number, is_whole_number
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -110,7 +111,7 @@ def as_whole_number(answer: object) -> int | None:
     >>> as_whole_number(np.int64(2)), as_whole_number(2.0), as_whole_number("2")
     (2, None, None)
     """
-    if isinstance(answer, Integral) and not isinstance(answer, bool):
+    if is_whole_number(answer):
         return int(answer)
     return None
 
@@ -121,7 +122,7 @@ def as_number(answer: object) -> float | None:
     >>> as_number(3), as_number(0.35), as_number(False), as_number("0.35")
     (3.0, 0.35, None, None)
     """
-    if isinstance(answer, Real) and not isinstance(answer, bool):
+    if is_number(answer):
         return float(answer)
     return None
 
@@ -156,8 +157,6 @@ def as_utc_naive(value: object) -> datetime | None:
     True
     """
     if isinstance(value, str):
-        from labsupport.contract import event_time  # imports Spark's types: only when needed
-
         return event_time(value.strip())
     if not isinstance(value, datetime):
         return None
@@ -172,7 +171,7 @@ def within_a_cent(amount: float, expected: float) -> bool:
     >>> within_a_cent(3.754, 3.75), within_a_cent(3.77, 3.75)
     (True, False)
     """
-    return abs(amount - expected) <= 0.01
+    return abs(amount - expected) <= CENT
 
 
 def wrong_type(subject: str, answer: object, hint: str, kind: str = WHOLE_NUMBER) -> CheckResult:

@@ -58,13 +58,13 @@ def check_multi_reason_count(answer: Any, validated: DataFrame) -> CheckResult:
 
 def _reasons_of(spark: SparkSession, value: bytes) -> list[str]:
     """The reasons the pipeline gives one Kafka value, through the very lesson functions."""
-    from labsupport.pipeline import decode_records, parse_events, validate_events
+    from labsupport.pipeline import validate_records
 
     records = spark.createDataFrame(
         [(None, bytearray(value), "check", 0, 0, datetime.now(timezone.utc))],
         "key binary, value binary, topic string, partition int, offset long, timestamp timestamp",
     )
-    return list(validate_events(parse_events(decode_records(records))).first().reasons)
+    return list(validate_records(records).first().reasons)
 
 
 def check_reasons_for(answer: Any, spark: SparkSession, value: bytes) -> CheckResult:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from labsupport.checks.core import CheckResult, as_utc_naive, is_unanswered
-from labsupport.predict import counts_in_gold, window_of
+from labsupport.predict import clock, counts_in_gold, window_of
 
 __all__ = ["check_counts_in_gold", "check_last_watermark"]
-
-
-def _clock(moment: datetime) -> str:
-    """``10:09:59.999`` — milliseconds only when there are some."""
-    return f"{moment:%H:%M:%S}" + (
-        f".{moment.microsecond // 1000:03d}" if moment.microsecond else ""
-    )
 
 
 def check_counts_in_gold(answer: Any, event_times: Any, watermark: Any) -> CheckResult:
@@ -44,15 +36,15 @@ def check_counts_in_gold(answer: Any, event_times: Any, watermark: Any) -> Check
         )
     if list(answer) == expected:
         return CheckResult.ok(
-            f"watermark {_clock(mark)}: "
+            f"watermark {clock(mark)}: "
             + ", ".join(
-                f"{_clock(t)} {'counts' if e else 'dropped'}"
+                f"{clock(t)} {'counts' if e else 'dropped'}"
                 for t, e in zip(times, expected, strict=True)
             )
         )
     naive = [t > mark for t in times]
     wrong = [
-        f"{_clock(t)} (window ends {window_of(t)[1]:%H:%M:%S}: {'counts' if e else 'too late'})"
+        f"{clock(t)} (window ends {window_of(t)[1]:%H:%M:%S}: {'counts' if e else 'too late'})"
         for t, a, e in zip(times, answer, expected, strict=True)
         if a != e
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from labsupport.checks.core import (
@@ -14,6 +13,7 @@ from labsupport.checks.core import (
     within_a_cent,
     wrong_type,
 )
+from labsupport.config import WATERMARK_DELAY, WINDOW, WINDOW_DURATION
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -42,13 +42,13 @@ def check_window_revenue(
 
     hint = (
         'from Bronze: keep event_type == "ORDER_PLACED", the region, and event times in '
-        "[start, start + 5 min); count a re-sent copy once (dropDuplicates on order_id, "
+        f"[start, start + {WINDOW_DURATION}); count a re-sent copy once (dropDuplicates on order_id, "
         "customer_id, quantity, total_price), then sum total_price"
     )
     if is_unanswered(answer):
         return CheckResult.not_answered(hint)
     start = as_utc_naive(window_start)
-    end = start + timedelta(minutes=5)
+    end = start + WINDOW
     gold = spark.read.format("delta").load(gold_path)
     expected = _total(
         gold.filter((F.col("region") == region) & (F.col("window_start") == start)),
@@ -99,7 +99,7 @@ def check_final_output_mode(answer: Any) -> CheckResult:
     if mode == "append":
         return CheckResult.ok(
             "append: a window is written once, after the watermark passes its end — final, "
-            "but at least 10 minutes late"
+            f"but at least {WATERMARK_DELAY} late"
         )
     if mode == "update":
         return CheckResult.fail(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from labsupport.checkpoint import committed_offsets
 from labsupport.checks.core import (
     NUMBER,
     CheckResult,
@@ -15,7 +14,7 @@ from labsupport.checks.core import (
     wrong_type,
 )
 from labsupport.errors import LabError
-from labsupport.topics import topic_offsets
+from labsupport.topics import consumer_lag, topic_offsets
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrameReader, SparkSession
@@ -82,8 +81,7 @@ def check_partition_lag(
         watermarks = topic_offsets(settings, topic)
     except LabError:
         return CheckResult.fail(f"the broker does not know topic {topic}", "run the cells above")
-    committed = committed_offsets(checkpoint)
-    expected = {p: end - committed.get(p, first) for p, (first, end) in watermarks.items()}
+    expected = consumer_lag(settings, topic, checkpoint)
     lag = as_offsets(answer)
     if lag is None:
         return CheckResult.fail(
