@@ -9,6 +9,7 @@ RATE   ?= 5
 PORT   ?= 9092
 DURATION ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 LAB_ARGS ?=
 # pytest-xdist workers for `make test`: each starts its own broker and Spark session; streaming
 # tests wait on triggers and Kafka as much as they compute, so two share two cores well.
@@ -18,7 +19,7 @@ TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadgroup
 
 .DEFAULT_GOAL := help
-.PHONY: help setup start stop status produce consume run test test-unsolved test-quick lab clean distclean lint format strip preflight
+.PHONY: help setup start stop status produce consume run test test-unsolved test-quick bench lab clean distclean lint format strip preflight
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +64,9 @@ test-unsolved: setup ## run every notebook unsolved, as a learner first opens it
 
 test-quick: setup ## the fast tier: no Kafka, no streaming runs
 	$(PY) -m pytest -m "not kafka and not slow and not notebooks and not spark" $(PYTEST_ARGS)
+
+bench: setup ## measure throughput, Gold freshness and cost, each beside its baseline (bench/pipeline.py)
+	$(PY) bench/pipeline.py $(BENCH_ARGS)
 
 lab: start ## open JupyterLab on the numbered notebooks
 	$(VENV)/bin/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
