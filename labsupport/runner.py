@@ -163,10 +163,11 @@ def stopped_mid_batch_reported_briefly() -> Iterator[None]:
     """Turn "interrupted by a stop" inside a ``foreachBatch`` function into a two-line error.
 
     Stopping a query interrupts the JVM call a ``foreachBatch`` function is making (here, the
-    aggregation or the MERGE). Spark then reads the Python error's text to tell a stop from a failure — with a
-    regular expression that recurses once per character, so the usual page of Java stack trace
-    overflows the stream thread's stack and prints a ``StackOverflowError`` on a clean stop.
-    The same verdict in two lines lets Spark see what it is: a stop, not a failure.
+    aggregation or the MERGE). Spark then reads the Python error's text to tell a stop from a
+    failure, with a regular expression (``StreamExecution.PROXY_ERROR``) that recurses once per
+    character: the usual page of Java stack trace overflows the stream thread's stack and prints
+    a ``StackOverflowError`` on a clean stop. The same verdict in two lines lets Spark see what
+    it is: a stop, not a failure.
     """
     try:
         yield
@@ -175,7 +176,7 @@ def stopped_mid_batch_reported_briefly() -> Iterator[None]:
         if interrupted is None:
             raise
         raise StoppedMidBatch(
-            f"py4j.protocol.Py4JJavaError: An error occurred while calling MERGE: {interrupted}"
+            f"py4j.protocol.Py4JJavaError: An error occurred while calling foreachBatch: {interrupted}"
         ) from None
 
 
@@ -194,9 +195,8 @@ def await_query(query: StreamingQuery, timeout: float) -> StreamingQuery:
             raise LabError(f"The {query.name} query did not finish within {timeout:.0f} s.")
         return query
     finally:
-        with quiet_spark_logs(
-            "OFF"
-        ):  # a stop's cancellations log harmless alarms (see Pipeline.stop)
+        # a stop's cancellations log harmless alarms (see Pipeline.stop)
+        with quiet_spark_logs("OFF"):
             query.stop()
 
 

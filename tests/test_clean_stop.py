@@ -12,17 +12,38 @@ in flight, and everything it printed is read.
 from __future__ import annotations
 
 import os
+import re
 import signal
 
 import pytest
 
 from labsupport.config import LabPaths
 from labsupport.pipeline_process import pipeline_process
+from labsupport.runner import StoppedMidBatch, stopped_mid_batch_reported_briefly
 from producer import produce_events
 
-pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.slow]
+#: Spark's own test (``StreamExecution.PROXY_ERROR``) for a Python function stopped by a stop.
+SPARK_PROXY_ERROR = re.compile(
+    r"py4j.protocol.Py4JJavaError: An error occurred while calling((.|\r\n|\r|\n)*)"
+    r"(java.lang.InterruptedException|java.io.InterruptedIOException|"
+    r"java.nio.channels.ClosedByInterruptException)"
+)
 
 
+def test_an_interrupted_batch_is_reported_in_a_line_spark_reads_as_a_stop():
+    page = "An error occurred while calling o42.execute.\n" + "\tat x.y(Z.java:1)\n" * 2000
+    with pytest.raises(StoppedMidBatch) as stopped, stopped_mid_batch_reported_briefly():
+        raise RuntimeError(page + "Caused by: java.lang.InterruptedException")
+    assert len(str(stopped.value)) < 200
+    assert SPARK_PROXY_ERROR.search(f"{type(stopped.value).__name__}: {stopped.value}")
+    # anything else passes through as it is
+    with pytest.raises(ValueError, match="a real failure"), stopped_mid_batch_reported_briefly():
+        raise ValueError("a real failure")
+
+
+@pytest.mark.kafka
+@pytest.mark.spark
+@pytest.mark.slow
 def test_ctrl_c_during_a_gold_batch_stops_the_pipeline_without_an_error(kafka, topic, tmp_path):
     produce_events(kafka, topic, rate=50_000, count=20_000, seed=3, progress=False)
     paths = LabPaths.under(tmp_path)
