@@ -56,7 +56,7 @@ from labsupport.net import free_port
 from labsupport.runner import Pipeline, await_query, read_kafka, run_available_now, start_pipeline
 from labsupport.schema import ORDER_PLACED
 from labsupport.spark import get_spark
-from labsupport.topics import ensure_topic, topic_end_offsets
+from labsupport.topics import consumer_lag, ensure_topic, topic_end_offsets
 from producer import produce_events
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -136,11 +136,6 @@ def _caught_up(settings: KafkaSettings, topic: str, paths: LabPaths) -> bool:
     return all(committed_offsets(paths.checkpoint(q)) == ends for q in ("bronze", "gold"))
 
 
-def _lag(settings: KafkaSettings, topic: str, paths: LabPaths, query: str) -> int:
-    committed = committed_offsets(paths.checkpoint(query))
-    return sum(end - committed.get(p, 0) for p, end in topic_end_offsets(settings, topic).items())
-
-
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -206,7 +201,10 @@ def freshness(
             "--bootstrap-servers", settings.bootstrap_servers, "--seed", "11",
         ]  # fmt: skip
         subprocess.run(command, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
-        lag_bronze, lag_gold = (_lag(settings, topic, paths, q) for q in ("bronze", "gold"))
+        lag_bronze, lag_gold = (
+            sum(consumer_lag(settings, topic, paths.checkpoint(q)).values())
+            for q in ("bronze", "gold")
+        )
         stopped = time.monotonic()
         while not _caught_up(settings, topic, paths):
             pipeline.raise_if_failed()
