@@ -16,6 +16,11 @@ Everything runs in one process, on one machine, against the lab's own embedded K
   and how long the pipeline needed to catch up;
 - **state and memory** after the faster sustained run: Gold's state rows and bytes, the
   driver's JVM heap;
+- **parsing**: the backlog read as a batch and taken to Bronze rows into Spark's ``noop`` sink,
+  parsed with ``parse_events_plainly`` (a plain column, which the optimizer copies into every
+  rule) and with ``parse_events`` (once per record): records/s each, and the ratio;
+- **a micro-batch's fixed cost**: the median duration of a 10-record micro-batch of the bare
+  baseline and of the Bronze query — what every batch pays whatever its size;
 - **a lesson-sized run**: 60 events, all three queries, available-now — median seconds beside
   the bare baseline on the same 60 events;
 - **partitions**: the whole pipeline's drain rate on topics of 1, 3 and 6 partitions, as a
@@ -48,11 +53,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from labsupport.broker import EmbeddedBroker
 from labsupport.checkpoint import committed_offsets
 from labsupport.config import MAX_OFFSETS_PER_TRIGGER, PROJECT_ROOT, KafkaSettings, LabPaths
 from labsupport.net import free_port
+from labsupport.pipeline import (
+    bronze_rows,
+    decode_records,
+    parse_events,
+    parse_events_plainly,
+    valid_events,
+    validate_events,
+)
+from labsupport.plans import count_in_plan, seconds_to_run
 from labsupport.runner import Pipeline, await_query, read_kafka, run_available_now, start_pipeline
 from labsupport.schema import ORDER_PLACED
 from labsupport.spark import get_spark
@@ -66,6 +81,7 @@ LESSON_ROUNDS = 5
 FRESHNESS_RATES = (1_000, 10_000)
 PARTITIONS = (1, 3, 6)
 CATCH_UP_LIMIT_S = 120.0
+SMALL_BATCH = 10
 
 
 # --- The backlog and the baseline --------------------------------------------------------------------
@@ -89,13 +105,15 @@ def timed(run: Callable[[], object]) -> float:
     return time.monotonic() - started
 
 
-def bare_drain(spark: SparkSession, settings: KafkaSettings, topic: str, root: Path) -> float:
-    """Seconds for the bare baseline: Kafka's columns into Delta, no parsing, available-now."""
+def bare_query(
+    spark: SparkSession, settings: KafkaSettings, topic: str, root: Path, cap: int | None = None
+) -> StreamingQuery:
+    """The bare baseline, started: Kafka's columns into Delta, no parsing, available-now."""
     name = uuid.uuid4().hex[:6]
     records = read_kafka(
-        spark, settings, topic, starting_offsets="earliest", max_offsets_per_trigger=None
+        spark, settings, topic, starting_offsets="earliest", max_offsets_per_trigger=cap
     )
-    query = (
+    return (
         records.select("key", "value", "partition", "offset", "timestamp")
         .writeStream.format("delta")
         .queryName(f"bare-{name}")
@@ -103,7 +121,57 @@ def bare_drain(spark: SparkSession, settings: KafkaSettings, topic: str, root: P
         .trigger(availableNow=True)
         .start(str(root / f"bare-{name}" / "table"))
     )
+
+
+def bare_drain(spark: SparkSession, settings: KafkaSettings, topic: str, root: Path) -> float:
+    """Seconds for the bare baseline to drain ``topic`` from a fresh checkpoint."""
+    query = bare_query(spark, settings, topic, root)
     return timed(lambda: await_query(query, timeout=600))
+
+
+def batch_seconds(queries: list[StreamingQuery]) -> float:
+    """The median duration of the micro-batches that read records, in seconds."""
+    durations = [
+        progress["durationMs"]["triggerExecution"] / 1000
+        for query in queries
+        for progress in query.recentProgress
+        if progress["numInputRows"] > 0
+    ]
+    return statistics.median(durations)
+
+
+def small_batch_costs(
+    spark: SparkSession, settings: KafkaSettings, topic: str, root: Path
+) -> dict[str, float]:
+    """Median seconds of a ``SMALL_BATCH``-record micro-batch: the bare baseline and Bronze."""
+    bare = await_query(bare_query(spark, settings, topic, root, cap=SMALL_BATCH), timeout=600)
+    paths = LabPaths.under(root / f"batch-{uuid.uuid4().hex[:6]}")
+    bronze = run_available_now(
+        spark, settings, topic, paths, queries=("bronze",), max_offsets_per_trigger=SMALL_BATCH
+    )
+    return {"bare_s": batch_seconds([bare]), "bronze_s": batch_seconds(bronze.queries)}
+
+
+def parse_rates(spark: SparkSession, settings: KafkaSettings, topic: str) -> dict[str, float]:
+    """Records/s from Kafka records to Bronze rows (noop sink), for the plain and the single parse."""
+    records = (
+        spark.read.format("kafka")
+        .options(**settings.spark_options())
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .load()
+        .cache()
+    )
+    count = records.count()
+    figures: dict[str, float] = {"records": count}
+    for name, parse in (("plainly", parse_events_plainly), ("once", parse_events)):
+        rows = bronze_rows(valid_events(validate_events(parse(decode_records(records)))))
+        figures[f"{name}_from_json"] = count_in_plan(rows, "from_json(")
+        figures[f"{name}_per_s"] = count / seconds_to_run(rows)
+    records.unpersist()
+    figures["ratio"] = figures["once_per_s"] / figures["plainly_per_s"]
+    return figures
 
 
 def pipeline_drain(
@@ -284,6 +352,17 @@ def report(results: dict[str, Any]) -> str:
         f"{_fmt((state['gold_state_bytes'] or 0) / 2**20, ' MB')}; driver heap "
         f"{_fmt(state['driver_heap_used_mb'], ' MB')} of {_fmt(state['driver_heap_max_mb'], ' MB')}"
     )
+    parse = results["parse"]
+    lines.append(
+        f"parsing {_fmt(parse['records'])} records to Bronze rows (batch, noop sink): plain column "
+        f"{_fmt(parse['plainly_per_s'])}/s ({parse['plainly_from_json']} × from_json in the plan), "
+        f"once {_fmt(parse['once_per_s'])}/s ({parse['once_from_json']} ×): {parse['ratio']:.1f}×"
+    )
+    batch = results["batch"]
+    lines.append(
+        f"a {SMALL_BATCH}-record micro-batch: bare {batch['bare_s']:.2f} s, Bronze "
+        f"{batch['bronze_s']:.2f} s ({batch['bronze_s'] / batch['bare_s']:.1f}×)"
+    )
     lesson = results["lesson"]
     lines.append(
         f"lesson-sized run ({LESSON_EVENTS} events, 3 queries, available-now): median "
@@ -351,8 +430,12 @@ def main() -> int:
             print(f"freshness at {rate:,}/s: {figures}", flush=True)
         results["state"] = state_and_memory(spark, pipelines[0])
 
+        results["parse"] = parse_rates(spark, settings, backlog)
+        print(f"parse: {results['parse']}", flush=True)
+
         small = new_topic(settings)
         fill(settings, small, LESSON_EVENTS, rate=1_000)
+        results["batch"] = small_batch_costs(spark, settings, small, home)
         bare_s = statistics.median(
             bare_drain(spark, settings, small, home) for _ in range(LESSON_ROUNDS)
         )

@@ -19,7 +19,7 @@ from rich.table import Table
 from labsupport.config import WINDOW_DURATION, KafkaSettings, LabPaths
 from labsupport.observe import freshness_seconds, newest_gold_windows, progress_rows, where_is
 from labsupport.runner import AVAILABLE_NOW, Pipeline, start_pipeline
-from labsupport.spark import get_spark
+from labsupport.spark import get_spark, let_ctrl_c_stop_streams_cleanly
 
 __all__ = ["gold_table", "run_lab", "run_pipeline", "show_gold", "show_where"]
 
@@ -37,6 +37,7 @@ def run_pipeline(
 ) -> int:
     """Run Bronze, quarantine and Gold until they finish (available-now) or Ctrl-C."""
     spark = get_spark()
+    let_ctrl_c_stop_streams_cleanly()
     pipeline = start_pipeline(
         spark,
         settings,
@@ -171,6 +172,7 @@ def run_lab(
     )
     console.print(f"Producer started: {rate:g} events/s to {topic} (pid {producer.pid})")
     spark = get_spark()
+    let_ctrl_c_stop_streams_cleanly()
     pipeline = start_pipeline(spark, settings, topic, paths, trigger=trigger)
     console.print(
         f"Pipeline started (trigger: {trigger}); Gold appears after the first batches. Ctrl-C to stop."

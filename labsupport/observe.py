@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "BATCH_PHASES",
     "LagSample",
+    "batch_costs",
     "freshness_seconds",
     "gold_fate",
     "gold_fates",
@@ -69,6 +71,38 @@ def progress_frame(queries: Mapping[str, StreamingQuery]) -> pd.DataFrame:
     import pandas as pd
 
     rows = [{"run": name, **row} for name, query in queries.items() for row in progress_rows(query)]
+    return pd.DataFrame(rows)
+
+
+#: The phases of a micro-batch in its progress report's ``durationMs``, in the order they run.
+BATCH_PHASES = ("latestOffset", "walCommit", "queryPlanning", "addBatch", "commitOffsets")
+
+
+def batch_costs(queries: Mapping[str, StreamingQuery]) -> pd.DataFrame:
+    """Seconds per micro-batch that read records, phase by phase, one row per batch and query.
+
+    ``latestOffset`` asks Kafka where each partition ends; ``walCommit`` writes the batch's
+    offsets file (lesson 06); ``queryPlanning`` plans it; ``addBatch`` runs it — the sink's
+    Spark jobs and its commit; ``commitOffsets`` writes the commit file. ``seconds`` is the
+    whole batch (``triggerExecution``), phases and the gaps between them.
+    """
+    import pandas as pd
+
+    rows = []
+    for name, query in queries.items():
+        for progress in query.recentProgress:
+            if progress["numInputRows"] == 0:
+                continue
+            took = progress["durationMs"]
+            rows.append(
+                {
+                    "run": name,
+                    "batch": progress["batchId"],
+                    "input_rows": progress["numInputRows"],
+                    "seconds": took.get("triggerExecution", 0) / 1000,
+                    **{phase: took.get(phase, 0) / 1000 for phase in BATCH_PHASES},
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -13,6 +13,7 @@ Note ``configure_spark_with_delta_pip`` is deliberately not used: it overwrites
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -26,7 +27,13 @@ from labsupport.jars import ensure_jars
 from labsupport.java import FAST_START_OPTIONS, require_java
 from labsupport.versions import check_installed
 
-__all__ = ["get_spark", "quiet_spark_logs", "spark_config", "stop_spark"]
+__all__ = [
+    "get_spark",
+    "let_ctrl_c_stop_streams_cleanly",
+    "quiet_spark_logs",
+    "spark_config",
+    "stop_spark",
+]
 
 
 def spark_config(
@@ -99,6 +106,18 @@ def get_spark(**overrides: object) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+def let_ctrl_c_stop_streams_cleanly() -> None:
+    """Make Ctrl-C a plain ``KeyboardInterrupt`` again, for a command that stops its own queries.
+
+    PySpark's SIGINT handler first cancels *every* job of the session. A streaming query whose
+    micro-batch loses its jobs that way has not been stopped, so it ends with "terminated with
+    error" and a page of ``SPARK_JOB_CANCELLED``; the lab's commands catch the interrupt and
+    stop their queries instead, which Spark reports as the clean stop it is. Call it after
+    :func:`get_spark`, from the main thread.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def stop_spark() -> None:

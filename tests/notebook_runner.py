@@ -54,6 +54,8 @@ __all__ = [
 EXERCISE_TAG = re.compile(r"^exercise:(\d\d\.\d+)$")
 _MARKER = re.compile(r"^# %% exercise:(\S+)[ \t]*$", re.MULTILINE)
 _SUMMARY = re.compile(r"(\d+)/(\d+) checks passed")
+#: A Spark log line at ERROR level, in the lab's log layout (``HH:mm:ss LEVEL logger: message``).
+_LOGGED_ERROR = re.compile(r"^\d\d:\d\d:\d\d ERROR ")
 _TEARDOWN = "lab-teardown"
 
 
@@ -149,6 +151,17 @@ class ExecutedNotebook:
                 elif "data" in output and "text/plain" in output["data"]:
                     parts.append(output["data"]["text/plain"])
         return "\n".join(parts)
+
+    def logged_errors(self) -> list[str]:
+        """Spark's ERROR log lines that reached a cell's output (a learner would see a trace)."""
+        return [
+            f"cell {index}: {line}"
+            for index, cell in enumerate(self.notebook.cells)
+            for output in cell.get("outputs", [])
+            if output.get("name") == "stderr"
+            for line in output.get("text", "").splitlines()
+            if _LOGGED_ERROR.match(line)
+        ]
 
     def score(self) -> tuple[int, int] | None:
         """``(passed, total)`` from the last "n/m checks passed" line, or None if none printed."""

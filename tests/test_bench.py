@@ -61,6 +61,15 @@ def test_the_report_shows_each_figure_beside_its_baseline():
             "driver_heap_used_mb": 400.0,
             "driver_heap_max_mb": 2048.0,
         },
+        "parse": {
+            "records": 1_000,
+            "plainly_per_s": 2_000.0,
+            "once_per_s": 7_000.0,
+            "plainly_from_json": 38,
+            "once_from_json": 1,
+            "ratio": 3.5,
+        },
+        "batch": {"bare_s": 0.5, "bronze_s": 1.5},
         "lesson": {"pipeline_s": 4.0, "bare_s": 1.0, "ratio": 4.0},
         "partitions": [
             {"partitions": 1, "events_per_s": 1_000.0, "vs_one": 1.0},
@@ -71,3 +80,5 @@ def test_the_report_shows_each_figure_beside_its_baseline():
     assert "Bronze query alone" in text and "0.500×" in text and "0.250×" in text
     assert "p50 1.50 s, p95 2.50 s" in text and "caught up in —" in text
     assert "3: 1,500/s (1.50×)" in text
+    assert "(38 × from_json in the plan)" in text and "(1 ×): 3.5×" in text
+    assert "a 10-record micro-batch: bare 0.50 s, Bronze 1.50 s (3.0×)" in text

@@ -7,6 +7,8 @@ Delta tables are written by Spark.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,10 +18,26 @@ from pyspark.sql import functions as F
 
 from labsupport.checks.core import NOT_ANSWERED
 from labsupport.checks.lesson01 import check_key_partition, check_region_share
-from labsupport.checks.lesson02 import check_multi_reason_count, check_reasons_for
-from labsupport.checks.lesson03 import check_bronze_region_rows, check_version_most_rows
-from labsupport.pipeline import decode_records, parse_events, validate_events
-from producer import OrderFeed, encode_event, replay_scenario
+from labsupport.checks.lesson02 import (
+    check_future_events,
+    check_multi_reason_count,
+    check_reasons_for,
+)
+from labsupport.checks.lesson03 import (
+    check_bronze_region_rows,
+    check_bronze_stream,
+    check_version_most_rows,
+)
+from labsupport.pipeline import (
+    bronze_rows,
+    decode_records,
+    parse_events,
+    valid_events,
+    validate_events,
+    validate_records,
+)
+from labsupport.schema import EVENT_SCHEMA
+from producer import OrderFeed, encode_event, produce_events, replay_scenario
 
 
 # --- Lesson 01 ----------------------------------------------------------------------------------------
@@ -133,6 +151,81 @@ def test_check_reasons_for(spark):
     assert check_reasons_for([], spark, encode_event(example)), "a valid event has no reasons"
 
 
+TOLERANCE = timedelta(minutes=5)
+
+
+def _stamped(decoded):
+    return decoded.select(
+        "kafka_offset", "kafka_ingest_ts", F.from_json("value_text", EVENT_SCHEMA).alias("event")
+    )
+
+
+def future_reference(decoded):
+    """The reference answer of exercise 02.3 (as in the solutions file)."""
+    parsed = _stamped(decoded)
+    return parsed.where(
+        F.col("event.event_timestamp") > F.col("kafka_ingest_ts") + F.lit(TOLERANCE)
+    ).select("kafka_offset", "event.event_timestamp", "kafka_ingest_ts")
+
+
+def future_by_todays_clock(decoded):
+    return (
+        _stamped(decoded)
+        .where(F.col("event.event_timestamp") > F.current_timestamp() + F.lit(TOLERANCE))
+        .select("kafka_offset", "event.event_timestamp", "kafka_ingest_ts")
+    )
+
+
+def future_at_or_after(decoded):
+    return (
+        _stamped(decoded)
+        .where(F.col("event.event_timestamp") >= F.col("kafka_ingest_ts") + F.lit(TOLERANCE))
+        .select("kafka_offset", "event.event_timestamp", "kafka_ingest_ts")
+    )
+
+
+def future_or_past(decoded):
+    gap = F.abs(F.unix_timestamp("event.event_timestamp") - F.unix_timestamp("kafka_ingest_ts"))
+    return (
+        _stamped(decoded)
+        .where(gap > TOLERANCE.total_seconds())
+        .select("kafka_offset", "event.event_timestamp", "kafka_ingest_ts")
+    )
+
+
+def future_as_text(decoded):
+    return future_reference(decoded).withColumn(
+        "event_timestamp", F.col("event_timestamp").cast("string")
+    )
+
+
+@pytest.mark.spark
+def test_check_future_events(spark):
+    accepted = check_future_events(future_reference, spark, TOLERANCE)
+    assert accepted, accepted.message
+    assert "more than 0:05:00 ahead" in accepted.message
+
+    by_clock = check_future_events(future_by_todays_clock, spark, TOLERANCE)
+    assert not by_clock and "not with today's clock" in by_clock.message
+    at_or_after = check_future_events(future_at_or_after, spark, TOLERANCE)
+    assert not at_or_after and "means >, not >=" in at_or_after.message
+    both_ways = check_future_events(future_or_past, spark, TOLERANCE)
+    assert not both_ways and "different rows" in both_ways.message
+    as_text = check_future_events(future_as_text, spark, TOLERANCE)
+    assert not as_text and "different schema" in as_text.message
+
+    no_column = check_future_events(
+        lambda decoded: decoded.select("kafka_offset"), spark, TOLERANCE
+    )
+    assert not no_column and "no column event_timestamp, kafka_ingest_ts" in no_column.message
+    failing = check_future_events(lambda decoded: decoded.select("nope"), spark, TOLERANCE)
+    assert not failing and failing.message.startswith("the function failed:")
+    assert "\n" not in failing.message, "a failure is one line"
+    assert not check_future_events(lambda decoded: 3, spark, TOLERANCE)
+    assert not check_future_events("F.from_json", spark, TOLERANCE)
+    assert check_future_events(..., spark, TOLERANCE).message == NOT_ANSWERED
+
+
 # --- Lesson 03 ----------------------------------------------------------------------------------------
 @pytest.mark.spark
 def test_check_bronze_region_rows(spark, tmp_path):
@@ -189,3 +282,66 @@ def test_check_version_most_rows(spark, tmp_path):
         path
     )  # version 4 ties with version 2: either is right
     assert check_version_most_rows(2, spark, path) and check_version_most_rows(4, spark, path)
+
+
+def _bronze_stream(spark, kafka, topic, root, name, *, starting="earliest", partition=True,
+                   trigger=None, shape=None):  # fmt: skip
+    """The reference solution of exercise 03.3 (as in notebooks/solutions), with knobs to break it."""
+    records = (
+        spark.readStream.format("kafka")
+        .options(**kafka.spark_options())
+        .option("subscribe", topic)
+        .option("startingOffsets", starting)
+        .load()
+    )
+    rows = (shape or (lambda r: bronze_rows(valid_events(validate_records(r)))))(records)
+    writer = rows.writeStream.format("delta").outputMode("append")
+    if partition:
+        writer = writer.partitionBy("event_date")
+    return (
+        writer.option("checkpointLocation", str(root / name / "checkpoint"))
+        .trigger(**(trigger or {"availableNow": True}))
+        .start(str(root / name / "table"))
+    )
+
+
+@pytest.mark.kafka
+@pytest.mark.spark
+def test_check_bronze_stream(spark, kafka, topic, tmp_path):
+    replay_scenario(kafka, topic, "malformed")  # valid events between broken records
+    produce_events(kafka, topic, rate=5_000, count=30, seed=5, progress=False)
+
+    def check(name, **knobs):
+        query = _bronze_stream(spark, kafka, topic, tmp_path, name, **knobs)
+        table, checkpoint = str(tmp_path / name / "table"), str(tmp_path / name / "checkpoint")
+        return check_bronze_stream(query, spark, kafka, topic, table, checkpoint, timeout=60)
+
+    accepted = check("reference")
+    assert accepted and "partitioned by event_date" in accepted.message, accepted.message
+
+    unpartitioned = check("flat", partition=False)
+    assert not unpartitioned and "partitioned by nothing" in unpartitioned.message
+    late_start = check("latest", starting="latest")
+    assert not late_start and "found nothing to read" in late_start.message
+    unvalidated = check(
+        "raw",
+        shape=lambda r: r.select(
+            F.col("value").cast("string").alias("value"), F.current_date().alias("event_date")
+        ),
+    )
+    assert not unvalidated and "different schema" in unvalidated.message
+    query = _bronze_stream(
+        spark, kafka, topic, tmp_path, "forever", trigger={"processingTime": "1 second"}
+    )
+    running = check_bronze_stream(
+        query, spark, kafka, topic, str(tmp_path / "forever" / "table"),
+        str(tmp_path / "forever" / "checkpoint"), timeout=5,
+    )  # fmt: skip
+    assert not running and "still running" in running.message and not query.isActive
+    elsewhere = check_bronze_stream(
+        _bronze_stream(spark, kafka, topic, tmp_path, "cp"), spark, kafka, topic,
+        str(tmp_path / "cp" / "table"), str(tmp_path / "not-its-checkpoint"), timeout=60,
+    )  # fmt: skip
+    assert not elsewhere and "give that path as the checkpointLocation" in elsewhere.message
+    assert not check_bronze_stream("query", spark, kafka, topic, "t", "c")
+    assert check_bronze_stream(..., spark, kafka, topic, "t", "c").message == NOT_ANSWERED

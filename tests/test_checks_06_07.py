@@ -16,7 +16,11 @@ from pyspark.sql import functions as F
 
 from labsupport.checks.core import NOT_ANSWERED
 from labsupport.checks.lesson06 import check_duplicate_offsets, check_last_commit
-from labsupport.checks.lesson07 import check_partition_lag, check_revenue_as_of
+from labsupport.checks.lesson07 import (
+    check_bare_copy,
+    check_partition_lag,
+    check_revenue_as_of,
+)
 from labsupport.config import LabPaths
 from labsupport.runner import run_available_now
 from producer import produce_events
@@ -181,3 +185,56 @@ def test_check_partition_lag(kafka, pipeline_run):
     assert check_partition_lag(..., kafka, topic, checkpoint).message == NOT_ANSWERED
     missing = check_partition_lag(solution, kafka, "test-never-created-topic", checkpoint)
     assert not missing and "does not know topic" in missing.message
+
+
+def _bare_copy(spark, kafka, topic, table, checkpoint, *, starting="earliest", trigger=None):
+    """The reference solution of exercise 07.3 (as in notebooks/solutions), with knobs to break it."""
+    return (
+        spark.readStream.format("kafka")
+        .options(**kafka.spark_options())
+        .option("subscribe", topic)
+        .option("startingOffsets", starting)
+        .load()
+        .select("key", "value", "partition", "offset", "timestamp")
+        .writeStream.format("delta")
+        .option("checkpointLocation", checkpoint)
+        .trigger(**(trigger or {"availableNow": True}))
+        .start(table)
+    )
+
+
+def test_check_bare_copy(spark, kafka, pipeline_run, tmp_path):
+    _, topic = pipeline_run
+    table, checkpoint = str(tmp_path / "bare"), str(tmp_path / "checkpoints" / "bare")
+    accepted = check_bare_copy(
+        _bare_copy(spark, kafka, topic, table, checkpoint), spark, kafka, topic, table, checkpoint
+    )
+    assert accepted and "exactly once" in accepted.message, accepted.message
+
+    def check(query, table, checkpoint, **kwargs):
+        return check_bare_copy(query, spark, kafka, topic, table, checkpoint, **kwargs)
+
+    latest_table, latest_cp = str(tmp_path / "latest"), str(tmp_path / "cp-latest")
+    latest = check(
+        _bare_copy(spark, kafka, topic, latest_table, latest_cp, starting="latest"),
+        latest_table,
+        latest_cp,
+    )
+    assert not latest and "found nothing to read" in latest.message, latest.message
+
+    running_table, running_cp = str(tmp_path / "running"), str(tmp_path / "cp-running")
+    query = _bare_copy(
+        spark, kafka, topic, running_table, running_cp, trigger={"processingTime": "1 second"}
+    )
+    running = check(query, running_table, running_cp, timeout=5)
+    assert not running and "still running" in running.message
+    assert not query.isActive, "the check stops a query it gave up on"
+
+    elsewhere = check(
+        _bare_copy(spark, kafka, topic, str(tmp_path / "t2"), str(tmp_path / "cp2")),
+        str(tmp_path / "t2"),
+        str(tmp_path / "somewhere-else"),
+    )
+    assert not elsewhere and "give that path as the checkpointLocation" in elsewhere.message
+    assert not check("spark.readStream", table, checkpoint)
+    assert check(..., table, checkpoint).message == NOT_ANSWERED

@@ -83,3 +83,32 @@ def test_versions_live_in_one_place_and_match_what_is_installed():
     assert connector.endswith(f":{pins['pyspark']}"), "the Kafka connector must match pyspark"
     assert delta == f"io.delta:delta-spark_{spark_minor}_2.13:{pins['delta-spark']}"
     assert KAFKA_VERSION.startswith("4.")
+
+
+def test_every_spark_logger_the_lab_quiets_names_a_class_of_the_installed_spark():
+    """Spark moves classes between packages (4.x: streaming's into ``streaming.runtime``); a
+    logger setting that names a class no longer there silently stops quieting it. (The Kafka
+    connector's classes are in the lab's jars, beside pyspark's.)"""
+    import re
+    import zipfile
+    from importlib import resources
+    from pathlib import Path
+
+    import pyspark
+
+    from labsupport.jars import ensure_jars
+
+    config = (resources.files("labsupport") / "resources" / "log4j2-spark.properties").read_text()
+    names = re.findall(r"^logger\.\w+\.name = (org\.apache\.spark\.\S+)$", config, re.MULTILINE)
+    assert names, "the lab quiets some of Spark's loggers"
+    classes: set[str] = set()
+    jars = [*(Path(pyspark.__file__).parent / "jars").glob("spark-*.jar"), *ensure_jars("spark")]
+    for jar in jars:
+        with zipfile.ZipFile(jar) as archive:
+            classes.update(
+                entry[: -len(".class")].replace("/", ".")
+                for entry in archive.namelist()
+                if entry.endswith(".class")
+            )
+    missing = [name for name in names if name not in classes]
+    assert missing == [], f"no such class in the installed Spark: {missing}"

@@ -36,11 +36,11 @@ from labsupport.config import PROJECT_ROOT
 LAYERS: list[set[str]] = [
     {"errors", "durations", "net", "config", "schema", "contract", "versions", "checkpoint"},
     {"java", "jars", "broker", "topics", "spark"},
-    {"pipeline", "predict", "queries", "checks.core"},
+    {"pipeline", "plans", "predict", "queries", "checks.core"},
     {"runner", "observe", "live", "charts"},
     {
         "pipeline_process", "exactly_once", "idempotency", "maintenance", "output_modes",
-        "compare", "index", "score", "lesson", "preflight", "checks",
+        "compare", "index", "score", "lesson", "preflight", "checks", "source",
         *(f"checks.lesson{n:02d}" for n in range(8)),
     },
     {"commands", "cli", "__main__", "__init__"},

@@ -12,13 +12,18 @@ from pyspark.sql import functions as F
 
 from labsupport.pipeline import (
     bronze_rows,
+    decode_records,
     gold_windows,
     invalid_records,
+    parse_events,
+    parse_events_plainly,
     quarantine_rows,
     valid_events,
+    validate_events,
 )
+from labsupport.plans import count_in_plan
 from labsupport.schema import BRONZE_SCHEMA, GOLD_SCHEMA, QUARANTINE_SCHEMA
-from tests.streaming import INGEST, event, validated
+from tests.streaming import INGEST, event, kafka_frame, validated
 
 pytestmark = pytest.mark.spark
 
@@ -160,3 +165,16 @@ def test_each_record_is_parsed_once_whatever_the_optimizer_does(spark, output):
     # with from_json copied into each of the ~40 rules (27 copies in Bronze's plan, measured).
     plan = output(validated(spark, [as_bytes(GOOD)]))._jdf.queryExecution().optimizedPlan()
     assert plan.toString().count("from_json(") == 1
+
+
+def test_the_plain_parse_gives_the_same_rows_but_parses_each_record_many_times(spark):
+    """Lesson 02's comparison: same Bronze rows, one from_json in the plan against dozens."""
+    records = kafka_frame(spark, [as_bytes(GOOD), b"not json", as_bytes(event("o-2", "10:02:00"))])
+
+    def to_bronze(parse):
+        return bronze_rows(valid_events(validate_events(parse(decode_records(records)))))
+
+    plainly, once = to_bronze(parse_events_plainly), to_bronze(parse_events)
+    assert_df_equality(plainly, once, ignore_row_order=True)
+    assert count_in_plan(once, "from_json(") == 1
+    assert count_in_plan(plainly, "from_json(") > 10

@@ -7,7 +7,9 @@ an ``AssertionError`` in CI). An exercise not yet answered holds ``...`` (Ellips
 reports that as "not answered yet" instead of tripping over it.
 
 General checks: :func:`check_true`, :func:`check_equal`, :func:`check_columns`,
-:func:`check_dataframe` (chispa underneath, its diff turned into plain text).
+:func:`check_dataframe` (chispa underneath, its diff turned into plain text), and
+:func:`finished_query_problem` for an exercise whose answer is a streaming query the learner
+started.
 
 Answer helpers, so that every lesson check accepts the same answers: a learner's cell may hold
 a Python int or a numpy one (pandas hands those out), a float, a digit string from JSON, a
@@ -34,9 +36,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from labsupport.checkpoint import batch_ids
 from labsupport.contract import CENT, event_time, is_number, is_whole_number
+from labsupport.errors import explain_failure
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -54,6 +59,7 @@ __all__ = [
     "check_dataframe",
     "check_equal",
     "check_true",
+    "finished_query_problem",
     "is_unanswered",
     "within_a_cent",
     "wrong_type",
@@ -299,3 +305,46 @@ def _plain(error: Exception) -> str:
     if len(lines) > _MAX_DIFF_LINES:
         lines = [*lines[:_MAX_DIFF_LINES], f"... ({len(lines) - _MAX_DIFF_LINES} more lines)"]
     return "\n".join(lines)
+
+
+def finished_query_problem(
+    answer: object, checkpoint: str, hint: str, timeout: float = 120.0
+) -> CheckResult | None:
+    """None when ``answer`` is a started query that finished by itself, committing to ``checkpoint``.
+
+    Otherwise the verdict that says what is wrong: not a query, a failure (in one line), still
+    running after ``timeout`` seconds (it is stopped: an available-now trigger stops by
+    itself), no checkpoint where the exercise asked for it, or a checkpoint without a committed
+    batch, or batches that read no record (the query started at the topic's end).
+    """
+    if is_unanswered(answer):
+        return CheckResult.not_answered(hint)
+    if not (hasattr(answer, "awaitTermination") and hasattr(answer, "recentProgress")):
+        return CheckResult.fail(
+            f"give the started query (what .start() returns), got {type(answer).__name__}", hint
+        )
+    try:
+        finished = answer.awaitTermination(timeout)
+    except Exception as error:
+        return CheckResult.fail(f"the query failed: {explain_failure(error)}", hint)
+    if not finished:
+        answer.stop()
+        return CheckResult.fail(
+            f"the query was still running after {timeout:.0f} s (stopped now): an available-now "
+            "trigger processes what is there and stops",
+            hint,
+        )
+    if not batch_ids(checkpoint):
+        if not (Path(checkpoint) / "metadata").exists():
+            return CheckResult.fail(
+                f"no checkpoint at {checkpoint}: give that path as the checkpointLocation", hint
+            )
+        return CheckResult.fail(f"the query committed no micro-batch: {_NOTHING_READ}", hint)
+    if sum(progress["numInputRows"] for progress in answer.recentProgress) == 0:
+        return CheckResult.fail(f"the query read no record: {_NOTHING_READ}", hint)
+    return None
+
+
+_NOTHING_READ = (
+    'it found nothing to read (startingOffsets "earliest" reads what is already on the topic)'
+)

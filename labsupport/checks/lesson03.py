@@ -1,15 +1,26 @@
-"""Checks of lesson 03, Bronze ingestion: the Bronze table's rows and its Delta history."""
+"""Checks of lesson 03, Bronze ingestion: the Bronze table's rows, its Delta history, and a
+Bronze stream the learner writes and starts."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from labsupport.checks.core import CheckResult, as_whole_number, is_unanswered, wrong_type
+from labsupport.checks.core import (
+    CheckResult,
+    as_whole_number,
+    check_dataframe,
+    finished_query_problem,
+    is_unanswered,
+    wrong_type,
+)
+from labsupport.errors import explain_failure
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["check_bronze_region_rows", "check_version_most_rows"]
+    from labsupport.config import KafkaSettings
+
+__all__ = ["check_bronze_region_rows", "check_bronze_stream", "check_version_most_rows"]
 
 
 def check_bronze_region_rows(
@@ -93,4 +104,67 @@ def check_version_most_rows(answer: Any, spark: SparkSession, table_path: str) -
         )
     return CheckResult.fail(
         f"the table has versions {min(added)}–{max(added)}, not {version}", hint
+    )
+
+
+def _topic_as_bronze(spark: SparkSession, kafka: KafkaSettings, topic: str) -> DataFrame:
+    """Every record on ``topic`` now, read as a batch, in Bronze's shape (the reference)."""
+    from labsupport.pipeline import bronze_rows, valid_events, validate_records
+
+    records = (
+        spark.read.format("kafka")
+        .options(**kafka.spark_options())
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .load()
+    )
+    return bronze_rows(valid_events(validate_records(records)))
+
+
+def check_bronze_stream(
+    answer: Any,
+    spark: SparkSession,
+    kafka: KafkaSettings,
+    topic: str,
+    table_path: str,
+    checkpoint_path: str,
+    timeout: float = 120.0,
+) -> CheckResult:
+    """Exercise 03.3: ``answer`` is the learner's started Bronze query on ``topic``.
+
+    It must run available-now (it stops by itself), keep its checkpoint at ``checkpoint_path``,
+    write a Delta table at ``table_path`` partitioned by ``event_date``, and hold exactly the
+    Bronze rows of every valid record on the topic: the reference reads the topic as a batch
+    through the same lesson functions, and chispa compares the two, row by row.
+    """
+    hint = (
+        'spark.readStream.format("kafka") (options, "subscribe", "startingOffsets" "earliest"), '
+        'then bronze_rows(valid_events(validate_records(...))), then .writeStream.format("delta")'
+        '.outputMode("append").partitionBy("event_date").option("checkpointLocation", ...)'
+        ".trigger(availableNow=True).start(path)"
+    )
+    problem = finished_query_problem(answer, checkpoint_path, hint, timeout)
+    if problem is not None:
+        return problem
+    from delta.tables import DeltaTable
+
+    try:
+        detail = DeltaTable.forPath(spark, table_path).detail().first()
+    except Exception as error:
+        return CheckResult.fail(f"no Delta table at {table_path}: {explain_failure(error)}", hint)
+    if list(detail.partitionColumns) != ["event_date"]:
+        shown = list(detail.partitionColumns) or "nothing"
+        return CheckResult.fail(
+            f'the table is partitioned by {shown}; Bronze is partitioned by "event_date"', hint
+        )
+    written = spark.read.format("delta").load(table_path)
+    verdict = check_dataframe(
+        written, _topic_as_bronze(spark, kafka, topic), what="your Bronze table", hint=hint
+    )
+    if not verdict:
+        return verdict
+    return CheckResult.ok(
+        f"your query wrote the {written.count()} valid events of {topic} once each, "
+        "partitioned by event_date, and stopped by itself"
     )

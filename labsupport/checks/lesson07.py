@@ -1,4 +1,5 @@
-"""Checks of lesson 07, querying and operating: Delta time travel, a query's lag behind Kafka."""
+"""Checks of lesson 07, querying and operating: Delta time travel, a query's lag behind Kafka,
+and a streaming query the learner writes (the bare Kafka → Delta copy)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from labsupport.checks.core import (
     CheckResult,
     as_number,
     as_offsets,
+    finished_query_problem,
     is_unanswered,
     within_a_cent,
     wrong_type,
 )
-from labsupport.errors import LabError
+from labsupport.errors import LabError, explain_failure
 from labsupport.topics import consumer_lag, topic_offsets
 
 if TYPE_CHECKING:
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 
     from labsupport.config import KafkaSettings
 
-__all__ = ["check_partition_lag", "check_revenue_as_of"]
+__all__ = ["check_bare_copy", "check_partition_lag", "check_revenue_as_of"]
 
 
 def check_revenue_as_of(
@@ -97,3 +99,69 @@ def check_partition_lag(
             hint,
         )
     return CheckResult.fail(f"lag per partition: expected {expected}, got {lag}", hint)
+
+
+_BARE_COLUMNS = ["key", "value", "partition", "offset", "timestamp"]
+
+
+def check_bare_copy(
+    answer: Any,
+    spark: SparkSession,
+    kafka: KafkaSettings,
+    topic: str,
+    table_path: str,
+    checkpoint_path: str,
+    timeout: float = 120.0,
+) -> CheckResult:
+    """Exercise 07.3: ``answer`` is a started query copying ``topic`` as Kafka gives it to Delta.
+
+    It must run available-now (it stops by itself), keep its checkpoint at ``checkpoint_path``,
+    and leave in ``table_path`` every record of the topic exactly once — checked against the
+    broker's offsets, partition by partition — with Kafka's columns as they are.
+    """
+    hint = (
+        'spark.readStream.format("kafka") with lesson.kafka.spark_options(), "subscribe" and '
+        '"startingOffsets" "earliest"; .select(the five columns).writeStream.format("delta") '
+        'with "checkpointLocation", .trigger(availableNow=True), .start(table path)'
+    )
+    problem = finished_query_problem(answer, checkpoint_path, hint, timeout)
+    if problem is not None:
+        return problem
+    try:
+        table = spark.read.format("delta").load(table_path)
+    except Exception as error:
+        return CheckResult.fail(f"no Delta table at {table_path}: {explain_failure(error)}", hint)
+    if table.columns != _BARE_COLUMNS:
+        return CheckResult.fail(
+            f"the table's columns are {table.columns}; expected {_BARE_COLUMNS}", hint
+        )
+    from pyspark.sql import functions as F
+
+    held = {
+        row.partition: (row.records, row.distinct, row.first, row.last)
+        for row in table.groupBy("partition")
+        .agg(
+            F.count("*").alias("records"),
+            F.countDistinct("offset").alias("distinct"),
+            F.min("offset").alias("first"),
+            F.max("offset").alias("last"),
+        )
+        .collect()
+    }
+    for partition, (first, end) in topic_offsets(kafka, topic).items():
+        expected = end - first
+        records, distinct, low, high = held.get(partition, (0, 0, None, None))
+        if records != distinct:
+            return CheckResult.fail(
+                f"partition {partition}: {records - distinct} records twice", hint
+            )
+        if records != expected or (expected and (low, high) != (first, end - 1)):
+            return CheckResult.fail(
+                f"partition {partition}: the table holds {records} of its {expected} records "
+                '(startingOffsets "earliest" reads them all)',
+                hint,
+            )
+    seconds = [p["durationMs"]["triggerExecution"] / 1000 for p in answer.recentProgress
+               if p["numInputRows"] > 0]  # fmt: skip
+    took = f"; its batches took {max(seconds):.2f} s at most" if seconds else ""
+    return CheckResult.ok(f"every record of {topic} is in the table exactly once{took}")

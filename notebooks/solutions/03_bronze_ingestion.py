@@ -2,7 +2,8 @@
 
 Each block replaces the notebook cell tagged with the same ``exercise:NN.k`` when CI runs the
 notebook (``tests/notebook_runner.py``, CI tooling). A block is not a module of its own: names
-such as ``lesson``, ``spark``, ``DeltaTable`` and ``F`` come from the notebook's earlier cells.
+such as ``lesson``, ``spark``, ``DeltaTable``, ``F``, ``bronze_rows``, ``valid_events`` and
+``validate_records`` come from the notebook's earlier cells.
 """
 # ruff: noqa: F821
 
@@ -18,3 +19,21 @@ rows_per_version = history.select(
 ).where(F.col("rows").isNotNull())
 busiest_version = rows_per_version.orderBy(F.desc("rows"), "version").first()["version"]
 print(f"version {busiest_version} added the most rows")
+
+# %% exercise:03.3
+records = (
+    spark.readStream.format("kafka")
+    .options(**lesson.kafka.spark_options())
+    .option("subscribe", lesson.topic)
+    .option("startingOffsets", "earliest")
+    .load()
+)
+my_bronze_query = (
+    bronze_rows(valid_events(validate_records(records)))
+    .writeStream.format("delta")
+    .outputMode("append")
+    .partitionBy("event_date")
+    .option("checkpointLocation", lesson.checkpoint("my_bronze"))
+    .trigger(availableNow=True)
+    .start(lesson.table("my_bronze"))
+)

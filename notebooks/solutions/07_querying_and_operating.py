@@ -36,3 +36,17 @@ offsets_line = (gold_checkpoint / "offsets" / str(last)).read_text().splitlines(
 committed = {int(p): o for p, o in json.loads(offsets_line)[lesson.topic].items()}
 gold_lag = {p: end[p] - committed[p] for p in end}
 print("Gold's lag per partition:", gold_lag)
+
+# %% exercise:07.3
+bare_query = (
+    spark.readStream.format("kafka")
+    .options(**lesson.kafka.spark_options())
+    .option("subscribe", lesson.topic)
+    .option("startingOffsets", "earliest")
+    .load()
+    .select("key", "value", "partition", "offset", "timestamp")
+    .writeStream.format("delta")
+    .option("checkpointLocation", lesson.checkpoint("bare"))
+    .trigger(availableNow=True)
+    .start(lesson.table("bare"))
+)
