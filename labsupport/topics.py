@@ -55,6 +55,7 @@ _NOT_READY_YET = {
     KafkaError.NOT_LEADER_FOR_PARTITION,
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._NOENT,  # the client's own metadata names no leader yet: "No leaders found"
 }
 
 
