@@ -147,6 +147,8 @@ def wait_until_topic_serves(
         except KafkaException as error:
             if error.args[0].code() not in _NOT_READY_YET:
                 return  # e.g. no describe right on a real cluster: the real calls will say so
+            if error.args[0].code() == KafkaError._NOENT:
+                admin.list_topics(topic=name, timeout=timeout)  # refresh the client's metadata
             if time.monotonic() > deadline:
                 raise LabError(
                     f"Topic {name}'s partitions have no working leader {timeout:.0f} s after "
