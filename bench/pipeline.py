@@ -68,7 +68,14 @@ from labsupport.pipeline import (
     validate_events,
 )
 from labsupport.plans import count_in_plan, seconds_to_run
-from labsupport.runner import Pipeline, await_query, read_kafka, run_available_now, start_pipeline
+from labsupport.runner import (
+    Pipeline,
+    await_query,
+    read_kafka,
+    read_topic_now,
+    run_available_now,
+    start_pipeline,
+)
 from labsupport.schema import ORDER_PLACED
 from labsupport.spark import get_spark
 from labsupport.topics import consumer_lag, ensure_topic, topic_end_offsets
@@ -154,15 +161,7 @@ def small_batch_costs(
 
 def parse_rates(spark: SparkSession, settings: KafkaSettings, topic: str) -> dict[str, float]:
     """Records/s from Kafka records to Bronze rows (noop sink), for the plain and the single parse."""
-    records = (
-        spark.read.format("kafka")
-        .options(**settings.spark_options())
-        .option("subscribe", topic)
-        .option("startingOffsets", "earliest")
-        .option("endingOffsets", "latest")
-        .load()
-        .cache()
-    )
+    records = read_topic_now(spark, settings, topic).cache()
     count = records.count()
     figures: dict[str, float] = {"records": count}
     for name, parse in (("plainly", parse_events_plainly), ("once", parse_events)):

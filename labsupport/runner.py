@@ -54,6 +54,7 @@ __all__ = [
     "await_query",
     "create_tables",
     "read_kafka",
+    "read_topic_now",
     "run_available_now",
     "start_pipeline",
     "stopped_mid_batch_reported_briefly",
@@ -104,6 +105,22 @@ def read_kafka(
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", max_offsets_per_trigger)
     return reader.load()
+
+
+def read_topic_now(spark: SparkSession, settings: KafkaSettings, topic: str) -> DataFrame:
+    """Every record ``topic`` holds now, as a *batch* DataFrame (earliest to latest offset).
+
+    The same columns as :func:`read_kafka`'s stream: what a check or a benchmark compares a
+    stream's result with.
+    """
+    return (
+        spark.read.format("kafka")
+        .options(**settings.spark_options())
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .load()
+    )
 
 
 def create_tables(spark: SparkSession, paths: LabPaths) -> None:

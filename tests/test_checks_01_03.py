@@ -36,6 +36,7 @@ from labsupport.pipeline import (
     validate_events,
     validate_records,
 )
+from labsupport.runner import read_topic_now
 from labsupport.schema import EVENT_SCHEMA
 from producer import OrderFeed, encode_event, produce_events, replay_scenario
 
@@ -98,15 +99,7 @@ def test_check_region_share():
 def malformed_validated(spark, kafka, topic):
     """The `malformed` scenario through Kafka and decode_records → parse_events → validate_events."""
     replay_scenario(kafka, topic, "malformed")
-    records = (
-        spark.read.format("kafka")
-        .options(**kafka.spark_options())
-        .option("subscribe", topic)
-        .option("startingOffsets", "earliest")
-        .option("endingOffsets", "latest")
-        .load()
-    )
-    return validate_events(parse_events(decode_records(records)))
+    return validate_events(parse_events(decode_records(read_topic_now(spark, kafka, topic))))
 
 
 @pytest.mark.kafka

@@ -110,16 +110,9 @@ def check_version_most_rows(answer: Any, spark: SparkSession, table_path: str) -
 def _topic_as_bronze(spark: SparkSession, kafka: KafkaSettings, topic: str) -> DataFrame:
     """Every record on ``topic`` now, read as a batch, in Bronze's shape (the reference)."""
     from labsupport.pipeline import bronze_rows, valid_events, validate_records
+    from labsupport.runner import read_topic_now
 
-    records = (
-        spark.read.format("kafka")
-        .options(**kafka.spark_options())
-        .option("subscribe", topic)
-        .option("startingOffsets", "earliest")
-        .option("endingOffsets", "latest")
-        .load()
-    )
-    return bronze_rows(valid_events(validate_records(records)))
+    return bronze_rows(valid_events(validate_records(read_topic_now(spark, kafka, topic))))
 
 
 def check_bronze_stream(
