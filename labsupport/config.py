@@ -29,6 +29,7 @@ from labsupport.errors import LabError
 
 __all__ = [
     "BRONZE_TABLE",
+    "CATALOGUE_FILE",
     "CHECKPOINT_ROOT",
     "DATA_DIR",
     "DEFAULT_BROKER_PORT",
@@ -62,6 +63,7 @@ RUNTIME_DIR: Path = PROJECT_ROOT / ".lab"
 #: Shipped data: the product catalogue and the recorded scenarios.
 DATA_DIR: Path = PROJECT_ROOT / "data"
 SCENARIOS_DIR: Path = DATA_DIR / "scenarios"
+CATALOGUE_FILE: Path = DATA_DIR / "products.csv"
 #: Delta tables and streaming checkpoints, as the design lays them out (``./delta``, ``./checkpoints``).
 DELTA_ROOT: Path = Path(os.environ.get("LAB_DELTA_ROOT") or PROJECT_ROOT / "delta")
 CHECKPOINT_ROOT: Path = Path(os.environ.get("LAB_CHECKPOINT_ROOT") or PROJECT_ROOT / "checkpoints")

@@ -22,7 +22,7 @@ The rule it models (:data:`labsupport.pipeline.GOLD_RULE`, checked against real 
 4. A window keeps a **set** of its orders — ``(order_id, customer_id, quantity, total_price)``
    — so an identical copy of an order (a producer retry) counts once.
 
->>> from datetime import datetime
+>>> from datetime import datetime, timedelta
 >>> window_of(datetime(2026, 1, 15, 10, 9, 59, 999000))
 (datetime.datetime(2026, 1, 15, 10, 5), datetime.datetime(2026, 1, 15, 10, 10))
 >>> counts_in_gold(datetime(2026, 1, 15, 10, 9, 59, 999000), watermark=datetime(2026, 1, 15, 10, 10))
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -50,7 +50,9 @@ __all__ = [
     "predict_fates",
     "predict_gold",
     "predict_watermarks",
+    "read_event",
     "scenario_phases",
+    "sliding_windows_of",
     "window_of",
 ]
 
@@ -73,6 +75,24 @@ def window_of(event_time: datetime) -> tuple[datetime, datetime]:
     return start, start + WINDOW
 
 
+def sliding_windows_of(
+    event_time: datetime, length: timedelta, slide: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """Every sliding window ``(start, end)`` that holds ``event_time``, oldest first.
+
+    Windows ``length`` long start every ``slide`` (aligned to the epoch, as Spark aligns them),
+    so an event is in ``length / slide`` of them; with ``slide == length`` this is
+    :func:`window_of`. Each window is judged against the watermark on its own: an event can
+    still count in its newest window when its oldest has closed.
+
+    >>> [f"{s:%H:%M}" for s, _ in sliding_windows_of(datetime(2026, 1, 15, 10, 7), WINDOW * 2, WINDOW)]
+    ['10:00', '10:05']
+    """
+    newest = event_time - (event_time - _EPOCH) % slide
+    starts = [newest - slide * n for n in range(length // slide)]
+    return [(start, start + length) for start in reversed(starts) if start + length > event_time]
+
+
 def counts_in_gold(event_time: datetime, watermark: datetime | None) -> bool:
     """Whether a valid ORDER_PLACED event at ``event_time`` counts, judged against ``watermark``.
 
@@ -82,7 +102,7 @@ def counts_in_gold(event_time: datetime, watermark: datetime | None) -> bool:
 
 
 # --- Reading records the way the pipeline does ----------------------------------------------------
-def _read(record: Record) -> tuple[dict[str, Any] | None, list[str]]:
+def read_event(record: Record) -> tuple[dict[str, Any] | None, list[str]]:
     """``(event, reasons)``: a dict as it is, bytes decoded like Kafka's value; reasons if invalid."""
     if isinstance(record, (bytes, bytearray)):
         return read_record(bytes(record))
@@ -107,7 +127,7 @@ def _simulate(phases: Phases) -> tuple[list[dict[str, Any]], dict[tuple, _Window
     for number, phase in enumerate(phases, start=1):
         batch_newest = newest
         for record in phase:
-            event, reasons = _read(record)
+            event, reasons = read_event(record)
             order_id = event.get("order_id") if event else None
             fate: dict[str, Any] = {
                 "phase": number,

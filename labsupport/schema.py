@@ -26,6 +26,7 @@ from pyspark.sql.types import (
 
 __all__ = [
     "BRONZE_SCHEMA",
+    "CATALOGUE_SCHEMA",
     "EVENT_FIELDS",
     "EVENT_SCHEMA",
     "EVENT_TYPES",
@@ -107,5 +108,16 @@ GOLD_SCHEMA = StructType(
         StructField("avg_order_value", DoubleType()),
         StructField("total_units_sold", LongType()),
         StructField("unique_customers", LongType()),
+    ]
+)
+
+#: The product catalogue, ``data/products.csv`` — read with this schema, never inferred (a stream's
+#: static side is read again at every micro-batch).
+CATALOGUE_SCHEMA = StructType(
+    [
+        StructField("product_id", StringType()),
+        StructField("product_name", StringType()),
+        StructField("product_category", StringType()),
+        StructField("base_price", DoubleType()),
     ]
 )

@@ -13,13 +13,12 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from labsupport.config import DATA_DIR
+from labsupport.config import CATALOGUE_FILE
 from labsupport.errors import LabError
 from labsupport.schema import PRODUCT_CATEGORIES
 
-__all__ = ["CATALOGUE_FILE", "PRICE_VARIANCE", "Product", "load_catalogue"]
+__all__ = ["PRICE_VARIANCE", "Product", "load_catalogue"]
 
-CATALOGUE_FILE: Path = DATA_DIR / "products.csv"
 #: Unit prices vary within ±15 % of the base price (dynamic pricing and promotions).
 PRICE_VARIANCE = 0.15
 _COLUMNS = ("product_id", "product_name", "product_category", "base_price")

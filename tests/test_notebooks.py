@@ -45,8 +45,10 @@ REQUIRED_HEADINGS = (
     "summary",
     "what's next",
 )
-#: Pipeline code belongs in labsupport; versions belong in pyproject.toml. (Parsing is no longer
-#: on the list: lesson 02's learners write a parse of their own and count ``from_json`` in plans.)
+#: The pipeline's code belongs in labsupport (a lesson shows it with ``show_source``, it does not
+#: copy it); versions belong in pyproject.toml. Exercise cells are exempt: there the learner
+#: writes streaming code (``withWatermark``, ``foreachBatch``, a MERGE) and CI swaps in the
+#: reference solution. (``from_json`` is not on the list: lesson 02 counts it in plans.)
 FORBIDDEN_IN_CELLS = (
     "withWatermark(",
     ".merge(",
@@ -130,6 +132,12 @@ def test_follows_the_template(path):
     assert code[-1].strip() == "lesson.whats_next()"
 
 
+def _exercise_tag(cell: nbformat.NotebookNode) -> str | None:
+    """``"03.1"`` for a cell tagged ``exercise:03.1``; None for any other cell."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return next((t.split(":", 1)[1] for t in tags if t.startswith("exercise:")), None)
+
+
 @pytest.mark.parametrize("path", ALL, ids=ALL_IDS)
 def test_every_exercise_has_a_placeholder_and_is_followed_by_its_check(path):
     notebook = _read(path)
@@ -137,8 +145,7 @@ def test_every_exercise_has_a_placeholder_and_is_followed_by_its_check(path):
     assert ids, f"{path.name}: a lesson ends with at least one exercise"
     seen = []
     for index, cell in enumerate(notebook.cells):
-        tags = cell.get("metadata", {}).get("tags", [])
-        exercise = next((t.split(":", 1)[1] for t in tags if t.startswith("exercise:")), None)
+        exercise = _exercise_tag(cell)
         if exercise is None:
             continue
         assert exercise.startswith(f"{_number(path)}."), (
@@ -161,7 +168,7 @@ def test_every_exercise_has_exactly_one_solution(path):
     solved = apply_solutions(_read(path), load_solutions(path))  # raises on a mismatch
     assert solution_path(path).exists()
     for cell in solved.cells:
-        if any(t.startswith("exercise:") for t in cell.get("metadata", {}).get("tags", [])):
+        if _exercise_tag(cell):
             assert "= ..." not in cell.source
 
 
@@ -175,7 +182,7 @@ def test_every_solution_file_belongs_to_a_notebook():
 @pytest.mark.parametrize("path", ALL, ids=ALL_IDS)
 def test_cells_hold_no_pipeline_code_and_pin_no_version(path):
     for index, cell in enumerate(_read(path).cells):
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or _exercise_tag(cell):
             continue
         for forbidden in FORBIDDEN_IN_CELLS:
             assert forbidden not in cell.source, (
@@ -207,6 +214,17 @@ def test_the_index_lists_every_notebook_in_order_with_its_title():
         title = _TITLE.match(_read(path).cells[0].source.splitlines()[0])
         assert title and title.group(2) == by_file[path.name].title, (
             f"{path.name}: its title differs from its row in notebooks/README.md"
+        )
+
+
+def test_a_lessons_minutes_are_the_same_in_the_index_and_in_the_notebook():
+    by_file = {entry.file: entry for entry in lesson_index()}
+    for path in NOTEBOOKS:
+        stated = re.search(r"\| Time \| about (\d+) minutes", _read(path).cells[2].source)
+        assert stated, f"{path.name}: its Prerequisites table has no 'Time | about N minutes' row"
+        assert int(stated.group(1)) == by_file[path.name].minutes, (
+            f"{path.name}: {stated.group(1)} minutes, but notebooks/README.md says "
+            f"{by_file[path.name].minutes}"
         )
 
 

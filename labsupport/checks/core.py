@@ -59,8 +59,10 @@ __all__ = [
     "check_dataframe",
     "check_equal",
     "check_true",
+    "copy_problem",
     "finished_query_problem",
     "is_unanswered",
+    "source_problem",
     "within_a_cent",
     "wrong_type",
 ]
@@ -289,7 +291,9 @@ def check_dataframe(
     }
     try:
         if precision is None:
-            assert_df_equality(actual, expected, **ignore)
+            # a column's metadata (e.g. the watermark delay withWatermark notes on its column)
+            # is not what a learner is graded on
+            assert_df_equality(actual, expected, ignore_metadata=True, **ignore)
         else:
             assert_approx_df_equality(actual, expected, precision, **ignore)
     except SchemasNotEqualError as error:
@@ -348,3 +352,54 @@ def finished_query_problem(
 _NOTHING_READ = (
     'it found nothing to read (startingOffsets "earliest" reads what is already on the topic)'
 )
+
+
+def copy_problem(
+    table: DataFrame, offsets: dict[int, tuple[int, int]], hint: str
+) -> CheckResult | None:
+    """None when ``table`` holds each Kafka record once: ``partition`` and ``offset`` as Kafka's.
+
+    ``offsets`` is the topic's ``{partition: (first, end)}`` (``labsupport.topics.topic_offsets``);
+    otherwise the verdict names the first partition with a record twice or one missing.
+    """
+    from pyspark.sql import functions as F
+
+    held = {
+        row.partition: (row.records, row.distinct, row.first, row.last)
+        for row in table.groupBy("partition")
+        .agg(
+            F.count("*").alias("records"),
+            F.countDistinct("offset").alias("distinct"),
+            F.min("offset").alias("first"),
+            F.max("offset").alias("last"),
+        )
+        .collect()
+    }
+    for partition, (first, end) in sorted(offsets.items()):
+        expected = end - first
+        records, distinct, low, high = held.get(partition, (0, 0, None, None))
+        if records != distinct:
+            return CheckResult.fail(
+                f"partition {partition}: {records - distinct} records twice", hint
+            )
+        if records != expected or (expected and (low, high) != (first, end - 1)):
+            return CheckResult.fail(
+                f"partition {partition}: the table holds {records} of its {expected} records "
+                '(startingOffsets "earliest" reads them all)',
+                hint,
+            )
+    return None
+
+
+def source_problem(query: object, expected: str, hint: str) -> CheckResult | None:
+    """None when every batch of ``query`` that read rows read a source named ``expected...``.
+
+    Spark's progress names each source (``KafkaV2[Subscribe[...]]``, ``DeltaSource[file:...]``):
+    this tells a stream from a Delta table apart from one from Kafka.
+    """
+    progress = [p for p in getattr(query, "recentProgress", []) if p["numInputRows"] > 0]
+    names = {source["description"].split("[")[0] for p in progress for source in p["sources"]}
+    if names and all(name.startswith(expected) for name in names):
+        return None
+    shown = ", ".join(sorted(names)) or "nothing"
+    return CheckResult.fail(f"your query read {shown}; this stream reads a {expected}", hint)

@@ -1,5 +1,5 @@
-"""Checks of lesson 03, Bronze ingestion: the Bronze table's rows, its Delta history, and a
-Bronze stream the learner writes and starts."""
+"""Checks of lesson 03, Bronze ingestion: the Bronze table's rows, its Delta history, a Bronze
+stream the learner writes and starts, and a stream–static join with the product catalogue."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from labsupport.checks.core import (
     check_dataframe,
     finished_query_problem,
     is_unanswered,
+    source_problem,
     wrong_type,
 )
 from labsupport.errors import explain_failure
@@ -20,7 +21,12 @@ if TYPE_CHECKING:
 
     from labsupport.config import KafkaSettings
 
-__all__ = ["check_bronze_region_rows", "check_bronze_stream", "check_version_most_rows"]
+__all__ = [
+    "check_bronze_region_rows",
+    "check_bronze_stream",
+    "check_catalogue_join",
+    "check_version_most_rows",
+]
 
 
 def check_bronze_region_rows(
@@ -160,4 +166,64 @@ def check_bronze_stream(
     return CheckResult.ok(
         f"your query wrote the {written.count()} valid events of {topic} once each, "
         "partitioned by event_date, and stopped by itself"
+    )
+
+
+# --- Exercise 03.4: a stream–static join ---------------------------------------------------------
+#: ``data/products.csv`` read with an explicit schema, as a stream's static side should be.
+CATALOGUE_SCHEMA = (
+    "product_id string, product_name string, product_category string, base_price double"
+)
+_PRICED_COLUMNS = ["order_id", "product_id", "quantity", "unit_price", "base_price"]
+
+
+def check_catalogue_join(
+    answer: Any,
+    spark: SparkSession,
+    bronze_path: str,
+    catalogue_path: str,
+    table_path: str,
+    checkpoint_path: str,
+    timeout: float = 120.0,
+) -> CheckResult:
+    """Exercise 03.4: ``answer`` is a started query joining Bronze, as a stream, with the catalogue.
+
+    It must stream Bronze (a Delta source), keep ORDER_PLACED events, join the catalogue (a
+    static DataFrame of ``catalogue_path``) on ``product_id``, and write ``order_id``,
+    ``product_id``, ``quantity``, ``unit_price`` and the catalogue's ``base_price``; compared
+    with the same join of Bronze read as a batch, row by row (chispa).
+    """
+    hint = (
+        "catalogue = spark.read.csv(path, header=True, schema=CATALOGUE_SCHEMA); spark.readStream"
+        '.format("delta").load(bronze path), filter ORDER_PLACED, .join(catalogue.select('
+        '"product_id", "base_price"), "product_id", "left"), .select(the five columns), '
+        '.writeStream.format("delta") with the checkpointLocation, availableNow, .start(path)'
+    )
+    problem = finished_query_problem(answer, checkpoint_path, hint, timeout)
+    if problem is not None:
+        return problem
+    problem = source_problem(answer, "DeltaSource", hint)
+    if problem is not None:
+        return problem
+    from pyspark.sql import functions as F
+
+    from labsupport.schema import CATALOGUE_SCHEMA
+
+    try:
+        written = spark.read.format("delta").load(table_path)
+    except Exception as error:
+        return CheckResult.fail(f"no Delta table at {table_path}: {explain_failure(error)}", hint)
+    catalogue = spark.read.csv(catalogue_path, header=True, schema=CATALOGUE_SCHEMA)
+    expected = (
+        spark.read.format("delta")
+        .load(bronze_path)
+        .filter(F.col("event_type") == "ORDER_PLACED")
+        .join(catalogue.select("product_id", "base_price"), "product_id", "left")
+        .select(*_PRICED_COLUMNS)
+    )
+    verdict = check_dataframe(written, expected, what="your table", hint=hint)
+    if not verdict:
+        return verdict
+    return CheckResult.ok(
+        f"each of the {written.count()} placed orders streamed from Bronze has its catalogue price"
     )

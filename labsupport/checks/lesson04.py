@@ -1,13 +1,32 @@
-"""Checks of lesson 04, event time and watermarks: which late events count, the last watermark."""
+"""Checks of lesson 04, event time and watermarks: which late events count, the last watermark,
+three micro-batches predicted, and a watermarked windowed count the learner writes."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from labsupport.checks.core import CheckResult, as_utc_naive, is_unanswered
-from labsupport.predict import clock, counts_in_gold, window_of
+from labsupport.checks.core import (
+    CheckResult,
+    as_utc_naive,
+    as_whole_number,
+    is_unanswered,
+)
+from labsupport.config import WATERMARK_DELAY, WINDOW_DURATION
+from labsupport.predict import clock, counts_in_gold, predict_fates, predict_watermarks, window_of
 
-__all__ = ["check_counts_in_gold", "check_last_watermark"]
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = [
+    "check_counts_in_gold",
+    "check_last_watermark",
+    "check_orders_per_window",
+    "check_window_prediction",
+]
 
 
 def check_counts_in_gold(answer: Any, event_times: Any, watermark: Any) -> CheckResult:
@@ -85,4 +104,173 @@ def check_last_watermark(answer: Any, query: Any) -> CheckResult:
         )
     return CheckResult.fail(
         f"the last batch's watermark is {event_time['watermark']}, got {answer!r}", hint
+    )
+
+
+# --- Exercises 04.3 and 04.4: three micro-batches, predicted and then run -------------------------
+def _phases(batches: Sequence[Sequence[str]]) -> list[list[dict[str, Any]]]:
+    """The exercise's times of day as phases of ORDER_PLACED events (one order per time)."""
+    from labsupport.phased import orders_at
+
+    return [orders_at(times, tag=f"lesson-04/{n}") for n, times in enumerate(batches)]
+
+
+def _counted_per_window(phases: Sequence[Sequence[dict[str, Any]]]) -> dict[datetime, int]:
+    """``{window start: orders counted}`` by the lab's rule (:func:`labsupport.predict.predict_fates`)."""
+    counted = Counter(
+        fate["window"][0] for fate in predict_fates(phases) if fate["fate"] == "counted"
+    )
+    return dict(sorted(counted.items()))
+
+
+def _as_window_counts(answer: Any, day: datetime) -> dict[datetime, int] | None:
+    """``{"10:05": 2, ...}`` (or datetime keys) → ``{window start: count}``; None if it is not one."""
+    if not hasattr(answer, "items"):
+        return None
+    counts: dict[datetime, int] = {}
+    for key, value in answer.items():
+        if isinstance(key, str):
+            try:
+                moment = datetime.combine(day.date(), datetime.strptime(key, "%H:%M").time())
+            except ValueError:
+                return None
+        else:
+            moment = as_utc_naive(key)
+        count = as_whole_number(value)
+        if moment is None or count is None:
+            return None
+        if count:
+            counts[moment] = count
+    return counts
+
+
+def _window_table(counts: dict[datetime, int]) -> str:
+    return ", ".join(f"{start:%H:%M} {n}" for start, n in sorted(counts.items())) or "nothing"
+
+
+def _differences(mine: dict[datetime, int], expected: dict[datetime, int]) -> str:
+    return "; ".join(
+        f"window {start:%H:%M}: {mine.get(start, 0)}, not {expected.get(start, 0)}"
+        for start in sorted(set(mine) | set(expected))
+        if mine.get(start, 0) != expected.get(start, 0)
+    )
+
+
+def check_window_prediction(answer: Any, batches: Sequence[Sequence[str]]) -> CheckResult:
+    """Exercise 04.3: how many orders each 5-minute window counts after the three micro-batches.
+
+    ``batches`` holds each micro-batch's event times (``"10:02"``); ``answer`` maps a window's
+    start (``"10:05"`` or a datetime) to its count. Graded with the lab's rule.
+    """
+    hint = (
+        "batch 1 runs without a watermark; each later batch runs with (newest event time of the "
+        f"batches before) − {WATERMARK_DELAY}, and an event counts when its window ENDS after "
+        "that watermark. Write the watermark of batches 2 and 3 down first"
+    )
+    if is_unanswered(answer):
+        return CheckResult.not_answered(hint)
+    phases = _phases(batches)
+    expected = _counted_per_window(phases)
+    day = min(expected)
+    counts = _as_window_counts(answer, day)
+    if counts is None:
+        return CheckResult.fail(
+            'the answer is a dict from window start to count, e.g. {"10:00": 2, "10:05": 1}, '
+            f"got {answer!r}",
+            hint,
+        )
+    marks = ", ".join(clock(w) for w in predict_watermarks(phases))
+    if counts == expected:
+        return CheckResult.ok(f"watermarks per batch: {marks}; counted: {_window_table(expected)}")
+    everything = _counted_per_window([[event for phase in phases for event in phase]])
+    if counts == everything:
+        return CheckResult.fail(
+            "that counts every event: a watermark drops some of the late ones", hint
+        )
+    return CheckResult.fail(f"not quite — {_differences(counts, expected)}", hint)
+
+
+def check_orders_per_window(
+    answer: Any,
+    spark: SparkSession,
+    batches: Sequence[Sequence[str]],
+    root: Path | str,
+    timeout: float = 120.0,
+) -> CheckResult:
+    """Exercise 04.4: the learner's ``orders_per_window(events)``, run as a stream, batch by batch.
+
+    The function takes a streaming DataFrame of events (Bronze's columns) and returns the
+    watermarked count per 5-minute window. The check writes each batch of ``batches`` to a
+    Delta table under ``root`` and runs the function on it available-now in update mode after
+    each (:func:`labsupport.phased.run_phases`), keeping the last count each window was given,
+    and compares with the lab's rule: a missing or wrong watermark, or a window on processing
+    time, shows as a window with another count.
+    """
+    hint = (
+        'events.filter(F.col("event_type") == "ORDER_PLACED").withWatermark("event_timestamp", '
+        f'"{WATERMARK_DELAY}").groupBy(F.window("event_timestamp", "{WINDOW_DURATION}")).count()'
+    )
+    if is_unanswered(answer):
+        return CheckResult.not_answered(hint)
+    if not callable(answer):
+        return CheckResult.fail(
+            f"give the function itself (def orders_per_window(events): ...), got {answer!r}", hint
+        )
+    from labsupport.errors import explain_failure
+    from labsupport.phased import Collected, run_phases
+
+    collected = Collected(key=lambda row: (row.get("window") or {}).get("start"))
+    checkpoint = str(Path(root) / "checkpoint")
+
+    def start(events):
+        return (
+            answer(events)
+            .writeStream.outputMode("update")
+            .foreachBatch(collected)
+            .option("checkpointLocation", checkpoint)
+            .trigger(availableNow=True)
+            .start()
+        )
+
+    phases = _phases(batches)
+    try:
+        run_phases(spark, phases, root, start, timeout=timeout)
+    except Exception as error:
+        return CheckResult.fail(f"running your function failed: {explain_failure(error)}", hint)
+    rows = list(collected.rows.values())
+    if not rows or not isinstance(rows[0].get("window"), dict):
+        columns = ", ".join(rows[0]) if rows else "no rows at all"
+        return CheckResult.fail(
+            f'the result needs the "window" column of F.window(...) and a count; got {columns}',
+            hint,
+        )
+    numbers = [k for k, v in rows[0].items() if k != "window" and as_whole_number(v) is not None]
+    if len(numbers) != 1:
+        return CheckResult.fail(
+            f"return the window and one count column, got {', '.join(rows[0])}", hint
+        )
+    mine = {row["window"]["start"]: int(row[numbers[0]]) for row in rows}
+    mine = {start: n for start, n in mine.items() if n}
+    expected = _counted_per_window(phases)
+    if mine == expected:
+        return CheckResult.ok(
+            f"{len(phases)} micro-batches, the same counts as Spark's rule: {_window_table(mine)}"
+        )
+    if not set(mine) & set(expected):
+        return CheckResult.fail(
+            f"your windows start at {_window_table(mine)}: window on the event time "
+            '"event_timestamp", not on the time the record was received or processed',
+            hint,
+        )
+    everything = _counted_per_window([[event for phase in phases for event in phase]])
+    if mine == everything:
+        return CheckResult.fail(
+            "your query counted every late event: without withWatermark(...) before the "
+            "groupBy nothing is ever too late (and the state is never dropped)",
+            hint,
+        )
+    return CheckResult.fail(
+        f"{_differences(mine, expected)} — check the watermark's column and delay "
+        f"({WATERMARK_DELAY}) and the window's length ({WINDOW_DURATION})",
+        hint,
     )

@@ -1,4 +1,5 @@
-"""Checks of lesson 06, checkpoints and exactly once: the last commit, duplicated Kafka records."""
+"""Checks of lesson 06, checkpoints and exactly once: the last commit, duplicated Kafka records,
+a stream the learner stops and restarts, and the learner's own exactly-once query."""
 
 from __future__ import annotations
 
@@ -9,14 +10,25 @@ from labsupport.checks.core import (
     CheckResult,
     as_offsets,
     as_whole_number,
+    check_dataframe,
+    copy_problem,
+    finished_query_problem,
     is_unanswered,
     wrong_type,
 )
+from labsupport.errors import explain_failure
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["check_duplicate_offsets", "check_last_commit"]
+    from labsupport.config import KafkaSettings
+
+__all__ = [
+    "check_duplicate_offsets",
+    "check_last_commit",
+    "check_not_exactly_once",
+    "check_restart",
+]
 
 
 def check_last_commit(last_batch: Any, end_offsets: Any, checkpoint: str) -> CheckResult:
@@ -103,4 +115,179 @@ def check_duplicate_offsets(answer: Any, spark: SparkSession, bronze_path: str) 
         )
     return CheckResult.fail(
         f"duplicated (partition, offset) pairs: expected {expected}, got {count}", hint
+    )
+
+
+# --- Exercise 06.3: stop a stream, restart it from its checkpoint ---------------------------------
+def _is_query(value: object) -> bool:
+    return hasattr(value, "awaitTermination") and hasattr(value, "runId")
+
+
+def _rows_read(query: Any) -> int:
+    return sum(progress["numInputRows"] for progress in query.recentProgress)
+
+
+def check_restart(
+    answer: Any,
+    spark: SparkSession,
+    kafka: KafkaSettings,
+    topic: str,
+    table_path: str,
+    checkpoint_path: str,
+    timeout: float = 120.0,
+) -> CheckResult:
+    """Exercise 06.3: ``answer`` is ``(first_run, second_run)``, one query stopped mid-flight and
+    restarted from the same checkpoint.
+
+    The first run must have committed part of the topic and be stopped; the second must be the
+    same query (the id in the checkpoint's ``metadata``) in a new run (``runId``), finish by
+    itself (available-now), and leave every record of ``topic`` in ``table_path`` exactly once.
+    """
+    hint = (
+        "start_copy(...) twice with the same checkpointLocation: first with a 1-second trigger "
+        "and a small maxOffsetsPerTrigger, wait for two progress reports, .stop() it; then "
+        "with an available-now trigger"
+    )
+    if is_unanswered(answer):
+        return CheckResult.not_answered(hint)
+    if not (isinstance(answer, (tuple, list)) and len(answer) == 2 and all(map(_is_query, answer))):
+        return CheckResult.fail(
+            f"give the two started queries, (first_run, second_run); got {answer!r}", hint
+        )
+    first, second = answer
+    if first.isActive:
+        first.stop()
+        return CheckResult.fail("the first run was still running (stopped now): stop it", hint)
+    if first.runId == second.runId:
+        return CheckResult.fail("that is one run twice: restart the query with start again", hint)
+    if first.id != second.id:
+        return CheckResult.fail(
+            "the two runs are different queries (another id): a restart uses the same "
+            "checkpointLocation, where the query's id lives",
+            hint,
+        )
+    from labsupport.topics import topic_offsets
+
+    offsets = topic_offsets(kafka, topic)
+    records = sum(end - first_offset for first_offset, end in offsets.values())
+    before = _rows_read(first)
+    if before == 0 or before >= records:
+        second.stop()  # the verdict is known: leave no query running
+    if before == 0:
+        return CheckResult.fail(
+            "the first run had read nothing when it stopped: wait for its first batches", hint
+        )
+    if before >= records:
+        return CheckResult.fail(
+            f"the first run read all {records} records before it stopped, so the restart had "
+            "nothing to do: stop it sooner, or lower maxOffsetsPerTrigger",
+            hint,
+        )
+    problem = finished_query_problem(second, checkpoint_path, hint, timeout)
+    if problem is not None:
+        return problem
+    try:
+        table = spark.read.format("delta").load(table_path)
+    except Exception as error:
+        return CheckResult.fail(f"no Delta table at {table_path}: {explain_failure(error)}", hint)
+    problem = copy_problem(table, offsets, hint)
+    if problem is not None:
+        return problem
+    return CheckResult.ok(
+        f"run 1 read {before} records and stopped, run 2 read {_rows_read(second)} more from the "
+        f"same checkpoint: all {records} records of {topic} are in the table once each"
+    )
+
+
+# --- Exercise 06.4: the exactly-once proof, as a query --------------------------------------------
+_PROOF_COLUMNS = ["partition", "offset", "copies"]
+
+
+def _expected_problems(copy: DataFrame, offsets: dict[int, tuple[int, int]]) -> DataFrame:
+    """The reference: each offset of the topic with how often ``copy`` holds it, when not once."""
+    from pyspark.sql import functions as F
+
+    spark = copy.sparkSession
+    topic = spark.createDataFrame(
+        [(p, o) for p, (first, end) in offsets.items() for o in range(first, end)],
+        "partition int, offset long",
+    )
+    held = copy.groupBy("partition", "offset").agg(F.count("*").alias("copies"))
+    return (
+        topic.join(held, ["partition", "offset"], "full_outer")
+        .select("partition", "offset", F.coalesce("copies", F.lit(0)).cast("long").alias("copies"))
+        .where(F.col("copies") != 1)
+    )
+
+
+def check_not_exactly_once(
+    answer: Any,
+    spark: SparkSession,
+    kafka: KafkaSettings,
+    topic: str,
+    table_path: str,
+) -> CheckResult:
+    """Exercise 06.4: the learner's ``not_exactly_once(copy, end_offsets)``, run on three tables.
+
+    The function returns, for a copy of the topic (Kafka's ``partition`` and ``offset``
+    columns), every offset below ``end_offsets`` that the copy does not hold exactly once:
+    ``partition``, ``offset``, ``copies`` (0 for a missing record). The check runs it on the
+    learner's table of exercise 06.3 and on two broken copies of it — one record dropped, one
+    written twice — and compares each result with the reference (chispa).
+    """
+    hint = (
+        "make every (partition, offset) the topic holds (spark.createDataFrame of range(end) per "
+        'partition), count the copy\'s rows per (partition, offset), join the two "full_outer", '
+        "copies = coalesce(count, 0), keep copies != 1"
+    )
+    if is_unanswered(answer):
+        return CheckResult.not_answered(hint)
+    if not callable(answer):
+        return CheckResult.fail(
+            f"give the function itself (def not_exactly_once(copy, end_offsets): ...), got {answer!r}",
+            hint,
+        )
+    from pyspark.sql import functions as F
+
+    from labsupport.topics import topic_offsets
+
+    offsets = topic_offsets(kafka, topic)
+    if any(first for first, _ in offsets.values()):
+        return CheckResult.fail(
+            f"{topic} no longer starts at offset 0: run exercise 06.3 again", hint
+        )
+    end_offsets = {p: end for p, (_, end) in offsets.items()}
+    try:
+        copy = spark.read.format("delta").load(table_path).select("partition", "offset")
+    except Exception as error:
+        return CheckResult.fail(
+            f"no table of exercise 06.3 at {table_path}: {explain_failure(error)}", hint
+        )
+    partition, end = max(end_offsets.items(), key=lambda item: item[1])
+    if end < 2:
+        return CheckResult.fail(f"{topic} holds too few records: run exercise 06.3 again", hint)
+    one = (F.col("partition") == partition) & (F.col("offset") == 0)
+    other = (F.col("partition") == partition) & (F.col("offset") == 1)
+    broken = {
+        "your 06.3 table": copy,
+        "a copy missing a record": copy.where(~one),
+        "a copy with a record twice": copy.unionByName(copy.where(other)),
+    }
+    for name, table in broken.items():
+        try:
+            mine = answer(table, dict(end_offsets))
+            verdict = check_dataframe(
+                mine.select(*_PROOF_COLUMNS) if hasattr(mine, "columns") and set(_PROOF_COLUMNS) <= set(mine.columns) else mine,
+                _expected_problems(table, offsets),
+                what=f"your result for {name}", hint=hint,
+            )  # fmt: skip
+        except Exception as error:
+            return CheckResult.fail(
+                f"on {name} your function failed: {explain_failure(error)}", hint
+            )
+        if not verdict:
+            return verdict
+    return CheckResult.ok(
+        "your query finds nothing wrong in your copy, and finds the missing record and the "
+        "one written twice in the broken ones"
     )

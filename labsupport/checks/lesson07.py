@@ -10,12 +10,15 @@ from labsupport.checks.core import (
     CheckResult,
     as_number,
     as_offsets,
+    copy_problem,
     finished_query_problem,
     is_unanswered,
+    source_problem,
     within_a_cent,
     wrong_type,
 )
 from labsupport.errors import LabError, explain_failure
+from labsupport.schema import EVENT_FIELDS, ORDER_PLACED
 from labsupport.topics import consumer_lag, topic_offsets
 
 if TYPE_CHECKING:
@@ -23,7 +26,12 @@ if TYPE_CHECKING:
 
     from labsupport.config import KafkaSettings
 
-__all__ = ["check_bare_copy", "check_partition_lag", "check_revenue_as_of"]
+__all__ = [
+    "check_bare_copy",
+    "check_partition_lag",
+    "check_revenue_as_of",
+    "check_silver_stream",
+]
 
 
 def check_revenue_as_of(
@@ -135,33 +143,76 @@ def check_bare_copy(
         return CheckResult.fail(
             f"the table's columns are {table.columns}; expected {_BARE_COLUMNS}", hint
         )
-    from pyspark.sql import functions as F
-
-    held = {
-        row.partition: (row.records, row.distinct, row.first, row.last)
-        for row in table.groupBy("partition")
-        .agg(
-            F.count("*").alias("records"),
-            F.countDistinct("offset").alias("distinct"),
-            F.min("offset").alias("first"),
-            F.max("offset").alias("last"),
-        )
-        .collect()
-    }
-    for partition, (first, end) in topic_offsets(kafka, topic).items():
-        expected = end - first
-        records, distinct, low, high = held.get(partition, (0, 0, None, None))
-        if records != distinct:
-            return CheckResult.fail(
-                f"partition {partition}: {records - distinct} records twice", hint
-            )
-        if records != expected or (expected and (low, high) != (first, end - 1)):
-            return CheckResult.fail(
-                f"partition {partition}: the table holds {records} of its {expected} records "
-                '(startingOffsets "earliest" reads them all)',
-                hint,
-            )
+    problem = copy_problem(table, topic_offsets(kafka, topic), hint)
+    if problem is not None:
+        return problem
     seconds = [p["durationMs"]["triggerExecution"] / 1000 for p in answer.recentProgress
                if p["numInputRows"] > 0]  # fmt: skip
     took = f"; its batches took {max(seconds):.2f} s at most" if seconds else ""
     return CheckResult.ok(f"every record of {topic} is in the table exactly once{took}")
+
+
+# --- Exercise 07.4: a stream from a Delta table ---------------------------------------------------
+def check_silver_stream(
+    answer: Any,
+    spark: SparkSession,
+    bronze_path: str,
+    table_path: str,
+    checkpoint_path: str,
+    timeout: float = 120.0,
+) -> CheckResult:
+    """Exercise 07.4: ``answer`` is a started query streaming Bronze into a Silver table of orders.
+
+    It must read Bronze as a stream (a Delta source), keep ORDER_PLACED events, drop re-sent
+    copies with ``dropDuplicatesWithinWatermark`` on ``order_id`` (plain ``dropDuplicates``
+    keeps every id in its state forever), and write the event's fields; the reference is the
+    same from Bronze read as a batch, compared row by row (chispa).
+    """
+    hint = (
+        'spark.readStream.format("delta").load(paths.bronze), filter ORDER_PLACED, '
+        '.withWatermark("event_timestamp", "10 minutes").dropDuplicatesWithinWatermark(["order_id"]), '
+        '.select(*EVENT_FIELDS), .writeStream.format("delta") with the checkpointLocation, '
+        "availableNow, .start(path)"
+    )
+    problem = finished_query_problem(answer, checkpoint_path, hint, timeout)
+    if problem is not None:
+        return problem
+    problem = source_problem(answer, "DeltaSource", hint)
+    if problem is not None:
+        return problem
+    progress = [p for p in answer.recentProgress if p["numInputRows"] > 0]
+    operators = {op["operatorName"] for p in progress for op in p.get("stateOperators", [])}
+    if "dedupe" in operators:
+        return CheckResult.fail(
+            "plain dropDuplicates on a stream keeps every order_id it has seen, forever: "
+            "withWatermark(...).dropDuplicatesWithinWatermark([...]) forgets an id once the "
+            "watermark has passed",
+            hint,
+        )
+    from pyspark.sql import functions as F
+
+    from labsupport.checks.core import check_dataframe
+
+    try:
+        written = spark.read.format("delta").load(table_path)
+    except Exception as error:
+        return CheckResult.fail(f"no Delta table at {table_path}: {explain_failure(error)}", hint)
+    if "order_id" in written.columns:
+        twice = written.count() - written.select("order_id").distinct().count()
+        if twice:
+            return CheckResult.fail(
+                f"{twice} orders are in your table more than once: the re-sent copies", hint
+            )
+    bronze = spark.read.format("delta").load(bronze_path)
+    expected = (
+        bronze.filter(F.col("event_type") == ORDER_PLACED)
+        .dropDuplicates(["order_id"])
+        .select(*EVENT_FIELDS)
+    )
+    verdict = check_dataframe(written, expected, what="your Silver table", hint=hint)
+    if not verdict:
+        return verdict
+    return CheckResult.ok(
+        f"your stream from Bronze wrote its {written.count()} placed orders once each"
+        + (", forgetting ids behind the watermark" if "dedupeWithinWatermark" in operators else "")
+    )

@@ -2,8 +2,9 @@
 
 Each block replaces the notebook cell tagged with the same ``exercise:NN.k`` when CI runs the
 notebook (``tests/notebook_runner.py``, CI tooling). A block is not a module of its own: names
-such as ``lesson``, ``spark``, ``DeltaTable``, ``F``, ``bronze_rows``, ``valid_events`` and
-``validate_records`` come from the notebook's earlier cells.
+such as ``lesson``, ``spark``, ``DeltaTable``, ``F``, ``bronze_rows``, ``valid_events``,
+``validate_records``, ``CATALOGUE_FILE`` and ``CATALOGUE_SCHEMA`` come from the notebook's earlier
+cells.
 """
 # ruff: noqa: F821
 
@@ -36,4 +37,19 @@ my_bronze_query = (
     .option("checkpointLocation", lesson.checkpoint("my_bronze"))
     .trigger(availableNow=True)
     .start(lesson.table("my_bronze"))
+)
+
+# %% exercise:03.4
+catalogue = spark.read.csv(str(CATALOGUE_FILE), header=True, schema=CATALOGUE_SCHEMA)
+catalogue.show()
+priced_query = (
+    spark.readStream.format("delta")
+    .load(lesson.paths.bronze)  # a Delta table as a streaming source
+    .filter(F.col("event_type") == "ORDER_PLACED")
+    .join(catalogue.select("product_id", "base_price"), "product_id", "left")  # static side
+    .select("order_id", "product_id", "quantity", "unit_price", "base_price")
+    .writeStream.format("delta")
+    .option("checkpointLocation", lesson.checkpoint("priced_orders"))
+    .trigger(availableNow=True)
+    .start(lesson.table("priced_orders"))
 )

@@ -2,8 +2,9 @@
 
 Each block replaces the notebook cell tagged with the same ``exercise:NN.k`` when CI runs the
 notebook (``tests/notebook_runner.py``, CI tooling). A block is not a module of its own: names
-such as ``lesson``, ``spark``, ``paths``, ``F``, ``Path``, ``json``, ``Consumer`` and
-``TopicPartition`` come from the notebook's earlier cells.
+such as ``lesson``, ``spark``, ``paths``, ``F``, ``Path``, ``json``, ``Consumer``,
+``TopicPartition``, ``EVENT_FIELDS``, ``load_scenario``, ``replay_scenario`` and
+``run_available_now`` come from the notebook's earlier cells.
 """
 # ruff: noqa: F821
 
@@ -49,4 +50,20 @@ bare_query = (
     .option("checkpointLocation", lesson.checkpoint("bare"))
     .trigger(availableNow=True)
     .start(lesson.table("bare"))
+)
+
+# %% exercise:07.4
+replay_scenario(lesson.kafka, lesson.topic, load_scenario("duplicates"))
+run_available_now(spark, lesson.kafka, lesson.topic, paths, timeout=240)
+my_silver_query = (
+    spark.readStream.format("delta")
+    .load(paths.bronze)  # Bronze as a streaming source
+    .filter(F.col("event_type") == "ORDER_PLACED")
+    .withWatermark("event_timestamp", "10 minutes")
+    .dropDuplicatesWithinWatermark(["order_id"])  # a re-sent copy, within 10 minutes
+    .select(*EVENT_FIELDS)
+    .writeStream.format("delta")
+    .option("checkpointLocation", lesson.checkpoint("silver"))
+    .trigger(availableNow=True)
+    .start(lesson.table("silver"))
 )
