@@ -25,10 +25,19 @@ if TYPE_CHECKING:
 __all__ = ["plot_event_time", "progress_chart"]
 
 
+def _whole_batches(ax: Axes) -> None:
+    """Micro-batches are numbered 0, 1, 2: no tick at batch 0.25."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def progress_chart(frame: pd.DataFrame, title: str = "") -> Figure:
     """Max event time and watermark per micro-batch (lines), and rows dropped as late (bars)."""
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
     import pandas as pd
+    from matplotlib.ticker import MaxNLocator
 
     figure, (times, dropped) = plt.subplots(
         1, 2, figsize=(12, 3.2), gridspec_kw={"width_ratios": [3, 1]}
@@ -41,18 +50,26 @@ def progress_chart(frame: pd.DataFrame, title: str = "") -> Figure:
             where="post",
             label="max event time",
         )
+        # Before its first event a query reports the watermark 1970-01-01 ("none yet"): drawn,
+        # it would stretch the axis over 56 years and flatten both lines into one.
+        watermark = pd.to_datetime(with_time["watermark"])
+        has_one = watermark > pd.Timestamp("1970-01-02", tz=watermark.dt.tz)
         times.step(
-            with_time["batch"],
-            pd.to_datetime(with_time["watermark"]),
+            with_time["batch"][has_one],
+            watermark[has_one],
             where="post",
-            label=f"watermark (max − {WATERMARK_DELAY})",
+            label=f"watermark (max − {WATERMARK_DELAY}; none before the first batch)",
         )
-        times.legend(loc="upper left")
+        times.legend(loc="best", fontsize="small")
+        times.yaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    _whole_batches(times)
     times.set_xlabel("micro-batch")
     times.set_ylabel("event time (UTC)")
     times.set_title(title or "event time and watermark per micro-batch")
     if len(frame):
         dropped.bar(frame["batch"], frame["dropped_by_watermark"], color="tab:red")
+    _whole_batches(dropped)
+    dropped.yaxis.set_major_locator(MaxNLocator(integer=True))
     dropped.set_xlabel("micro-batch")
     dropped.set_title("dropped by watermark (groups)")
     figure.tight_layout()
@@ -100,6 +117,7 @@ def plot_event_time(
         while low <= high:
             ax.axhline(low, color="grey", linewidth=0.5, linestyle=":")
             low += WINDOW
+    _whole_batches(ax)
     ax.set_xlabel("Gold micro-batch (processing order)")
     ax.set_ylabel("event time")
     ax.set_title(title)

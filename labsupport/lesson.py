@@ -79,6 +79,9 @@ class Lesson:
         if not _NUMBER.match(self.number):
             raise LabError(f"A lesson number is two digits, like '03' (got {self.number!r}).")
         self.root = lessons_dir() / self.number
+        files = {entry.number: entry.file for entry in lesson_index()}
+        if self.number in files:
+            self.score.solutions = f"notebooks/solutions/{Path(files[self.number]).stem}.py"
 
     # --- names and places ---------------------------------------------------------------------------
     @property
@@ -171,6 +174,34 @@ class Lesson:
         if stopped:
             notes.insert(0, f"stopped {stopped} streaming quer{'y' if stopped == 1 else 'ies'}")
         print(f"Lesson {self.number} reset: " + "; ".join(notes))
+
+    def catch_up(self, section: int) -> None:
+        """Bring the lesson to the start of ``section`` after a kernel restart, in one call.
+
+        Starts the lesson over (:meth:`reset`), then quietly runs the code cells of the
+        sections before ``section`` — not the exercises — in the notebook's namespace
+        (:mod:`labsupport.catch_up` says why both). Run the imports cell first, then
+        ``lesson.catch_up(3)``.
+        """
+        import sys
+
+        from labsupport.catch_up import cells_before_section, run_cells
+        from labsupport.index import NOTEBOOKS_DIR
+
+        files = {entry.number: entry.file for entry in lesson_index()}
+        if self.number not in files:
+            raise LabError(f"Lesson {self.number} is not in notebooks/README.md's index.")
+        notebook = NOTEBOOKS_DIR / files[self.number]
+        cells = cells_before_section(notebook, section)
+        namespace = sys._getframe(1).f_globals  # the notebook's variables (the caller's globals)
+        self.reset()
+        self.ensure_broker()
+        started = time.monotonic()
+        run_cells(cells, namespace, notebook.name)
+        print(
+            f"Lesson {self.number} is at the start of section {section}: ran the {len(cells)} "
+            f"cells before it in {time.monotonic() - started:.0f} s"
+        )
 
     def _delete_topic(self, timeout: float) -> str:
         if not broker_reachable(self.kafka):

@@ -1,7 +1,11 @@
-"""A lesson's running score: each exercise check printed as ✓ or ✗ with a hint, and a summary line.
+"""A lesson's running score: each exercise check printed as ✓ or ✗, and a summary line.
 
 A learner sees a ✗ and carries on; CI (``LAB_STRICT=1``) turns a failed check into an
 ``AssertionError`` so a broken lesson fails the build.
+
+Help comes in stages, so a learner gets to think first: the first ✗ of an exercise says what
+differs (the nudge), the second adds the check's hint (the method), the third and later ones
+also name the reference solution's block.
 
 >>> from labsupport.checks.core import check_equal
 >>> score = Scoreboard()
@@ -30,7 +34,11 @@ class Scoreboard:
     """
 
     strict: bool = False
+    #: Where the lesson's reference solutions are (the third ✗ of an exercise points there).
+    solutions: str = "notebooks/solutions/"
     results: dict[str, CheckResult] = field(default_factory=dict)
+    #: How many times each exercise's check has failed so far: the stage of its help.
+    failures: dict[str, int] = field(default_factory=dict)
 
     @property
     def passed(self) -> int:
@@ -81,8 +89,15 @@ class Scoreboard:
     def _show(self, name: str, result: CheckResult) -> None:
         self.results[name] = result
         print(f"{'✓' if result.passed else '✗'} {name} — {result.message}")
-        if not result.passed and result.hint:
+        if result.passed:
+            return
+        stage = self.failures[name] = self.failures.get(name, 0) + 1
+        if stage == 1 and result.hint:
+            print("  (try again: a hint comes with the next ✗)")
+        elif stage >= 2 and result.hint:
             print(f"  hint: {result.hint}")
+        if stage >= 3:
+            print(f"  solution: the block `# %% exercise:{name}` of {self.solutions}")
 
     def summary_line(self, label: str) -> str:
         line = f"{label}: {self.passed}/{self.total} checks passed"

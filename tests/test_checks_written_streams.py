@@ -65,9 +65,9 @@ def _restart(spark, kafka, topic, table, checkpoint, *, second_checkpoint=None, 
 
 @pytest.fixture(scope="module")
 def copied(spark, kafka, tmp_path_factory):
-    """400 records on a fresh topic, copied by the solution of 06.3: (topic, table, checkpoint, runs)."""
+    """200 records on a fresh topic, copied by the solution of 06.3: (topic, table, checkpoint, runs)."""
     with fresh_topic(kafka, "test-restart") as topic:
-        produce_events(kafka, topic, rate=5_000, count=400, seed=63, progress=False)
+        produce_events(kafka, topic, rate=5_000, count=200, seed=63, progress=False)
         root = tmp_path_factory.mktemp("restart")
         table, checkpoint = str(root / "copy"), str(root / "checkpoint")
         runs = _restart(spark, kafka, topic, table, checkpoint)
@@ -100,7 +100,7 @@ def test_check_restart_rejects_a_first_run_that_read_everything(spark, kafka, co
     table, checkpoint = str(tmp_path / "copy"), str(tmp_path / "checkpoint")
     runs = _restart(spark, kafka, topic, table, checkpoint, read_all=True)
     verdict = check_restart(runs, spark, kafka, topic, table, checkpoint)
-    assert not verdict and "read all 400 records" in verdict.message, verdict.message
+    assert not verdict and "read all 200 records" in verdict.message, verdict.message
 
 
 def _not_exactly_once(spark, *, join: str = "full_outer"):

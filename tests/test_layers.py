@@ -40,7 +40,7 @@ LAYERS: list[set[str]] = [
     {"runner", "observe", "live", "charts", "phased"},
     {
         "pipeline_process", "exactly_once", "idempotency", "maintenance", "output_modes",
-        "compare", "index", "score", "lesson", "preflight", "checks", "source",
+        "compare", "index", "score", "lesson", "preflight", "checks", "source", "catch_up",
         *(f"checks.lesson{n:02d}" for n in range(8)),
     },
     {"commands", "cli", "__main__", "__init__"},

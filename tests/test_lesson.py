@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -66,6 +67,18 @@ def test_whats_next_names_the_following_row_of_the_index(workspace, capsys):
     assert "last lesson" in capsys.readouterr().out
 
 
+def test_help_comes_in_stages_nudge_then_hint_then_the_solution(workspace, capsys):
+    lesson = Lesson("03", "Three")
+    stages = []
+    for _ in range(3):
+        lesson.check("03.2", check_equal, 1, 3, "partitions", "ask the broker")
+        stages.append(capsys.readouterr().out)
+    assert "expected 3, got 1" in stages[0] and "ask the broker" not in stages[0]
+    assert "hint: ask the broker" in stages[1] and "solution" not in stages[1]
+    assert "hint: ask the broker" in stages[2]
+    assert "`# %% exercise:03.2` of notebooks/solutions/03_bronze_ingestion.py" in stages[2]
+
+
 # --- The score ----------------------------------------------------------------------------------------
 def test_learner_mode_prints_a_cross_with_a_hint_and_carries_on(workspace, capsys):
     lesson = Lesson("03", "Three")
@@ -74,7 +87,8 @@ def test_learner_mode_prints_a_cross_with_a_hint_and_carries_on(workspace, capsy
     assert lesson.score.results["03.1"] and not lesson.score.results["03.2"]
     out = capsys.readouterr().out
     assert "✓ 03.1 — partitions is 3" in out
-    assert "✗ 03.2 — partitions: expected 3, got 1" in out and "hint: ask the broker" in out
+    assert "✗ 03.2 — partitions: expected 3, got 1" in out and "ask the broker" not in out
+    assert "a hint comes with the next ✗" in out
     lesson.summary()
     assert "Lesson 03: 1/2 checks passed (still to do: 03.2)" in capsys.readouterr().out
 
@@ -170,3 +184,44 @@ def test_reset_with_the_broker_down_keeps_going_and_says_so(workspace, monkeypat
     assert time.monotonic() - started < 10, "a reset must not wait on a broker that is down"
     assert not lesson.root.exists()
     assert "is not running, so topic lesson-96-order-events was kept" in capsys.readouterr().out
+
+
+# --- Catching up after a kernel restart ------------------------------------------------------------
+def _notebook(tmp_path):
+    import nbformat
+
+    cells = [
+        nbformat.v4.new_code_cell("x = 0  # the imports cell: the learner runs it first"),
+        nbformat.v4.new_markdown_cell("## 1. One"),
+        nbformat.v4.new_code_cell("x += 1\nprint('a setup cell prints')"),
+        nbformat.v4.new_code_cell("lesson.reset()"),
+        nbformat.v4.new_code_cell("answer = ...", metadata={"tags": ["exercise:09.1"]}),
+        nbformat.v4.new_code_cell('lesson.check("09.1", check, answer)'),
+        nbformat.v4.new_markdown_cell("## 2. Two"),
+        nbformat.v4.new_code_cell("x += 10"),
+        nbformat.v4.new_code_cell("raise RuntimeError('broken')"),
+        nbformat.v4.new_markdown_cell("## 3. Three"),
+    ]
+    path = tmp_path / "09_x.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+def test_catching_up_runs_the_cells_before_a_section_quietly(tmp_path, capsys):
+    from labsupport.catch_up import cells_before_section, run_cells
+
+    path = _notebook(tmp_path)
+    cells = cells_before_section(path, 2)
+    assert [index for index, _ in cells] == [
+        2
+    ]  # not the imports, the reset, the exercise, the check
+    namespace = {"x": 0}
+    run_cells(cells, namespace, path.name)
+    assert namespace["x"] == 1
+    assert capsys.readouterr().out == ""
+    with pytest.raises(
+        LabError, match=re.escape("stopped at cell 8 of 09_x.ipynb: RuntimeError: broken")
+    ):
+        run_cells(cells_before_section(path, 3), {"x": 0}, path.name)
+    with pytest.raises(LabError, match="has no section 7: catch up to one of 1, 2, 3"):
+        cells_before_section(path, 7)

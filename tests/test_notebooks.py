@@ -128,6 +128,11 @@ def test_follows_the_template(path):
     assert "from labsupport" in code[0] and f'start_lesson("{_number(path)}"' in code[0], (
         f"{path.name}: the first code cell imports labsupport and calls start_lesson"
     )
+    assert "lesson.reset(" not in code[0], f"{path.name}: starting over is a cell of its own"
+    if _number(path) != "00":  # lesson 00 checks the setup: there is nothing to catch up on
+        assert any("lesson.catch_up(" in c.source for c in notebook.cells), (
+            f"{path.name}: tell a learner who restarted the kernel about lesson.catch_up(N)"
+        )
     assert code[-2].strip() == "lesson.summary()", f"{path.name}: the summary cell prints the score"
     assert code[-1].strip() == "lesson.whats_next()"
 
@@ -259,6 +264,38 @@ def test_runs_with_solutions_and_passes_every_check(path, kafka, tmp_path, recor
     assert EmbeddedBroker().status().running == lab_broker_was_running, (
         "the notebook started the lab's own broker instead of using KAFKA_BOOTSTRAP_SERVERS"
     )
+
+
+@pytest.mark.notebooks
+@pytest.mark.slow
+@pytest.mark.kafka
+@pytest.mark.spark
+@pytest.mark.timeout(900)
+def test_a_restarted_kernel_catches_up_to_the_start_of_a_section(kafka, tmp_path):
+    """A fresh kernel runs lesson 05's imports cell and ``lesson.catch_up(2)``, nothing else:
+    the variables and the tables of section 1 are back, Gold exactly as predicted."""
+    lesson = next(path for path in NOTEBOOKS if path.name.startswith("05_"))
+    imports = next(cell for cell in _read(lesson).cells if cell.cell_type == "code")
+    after_a_restart = nbformat.v4.new_notebook(
+        cells=[
+            imports,
+            nbformat.v4.new_code_cell("lesson.catch_up(2)"),
+            nbformat.v4.new_code_cell(
+                "phases = scenario_phases(duplicates)  # a variable of section 1\n"
+                "table, same = gold_comparison(spark, paths.gold, predict_gold(phases))\n"
+                "print('Gold as predicted:', same, len(table), 'rows')"
+            ),
+        ]
+    )
+    path = tmp_path / lesson.name
+    nbformat.write(after_a_restart, path)
+    run = execute_notebook(
+        path, with_solutions=False, strict=False, env=_kernel_env(kafka, tmp_path)
+    )
+    text = run.text()
+    assert "Lesson 05 is at the start of section 2" in text
+    assert "Gold as predicted: True" in text, text[-2000:]
+    assert run.logged_errors() == []
 
 
 @pytest.mark.notebooks

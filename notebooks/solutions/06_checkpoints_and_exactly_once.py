@@ -24,7 +24,7 @@ print(duplicated_pairs, "Kafka records are in Bronze more than once")
 # %% exercise:06.3
 restart_topic = f"{lesson.topic}-restart"
 recreate_topic(lesson.kafka, restart_topic)  # empty: its offsets start from 0
-produce_events(lesson.kafka, restart_topic, rate=5_000, count=400, seed=63, progress=False)
+produce_events(lesson.kafka, restart_topic, rate=5_000, count=200, seed=63, progress=False)
 copy_table, copy_checkpoint = lesson.table("restart_copy"), lesson.checkpoint("restart_copy")
 for folder in (copy_table, copy_checkpoint):  # run after run, start from nothing
     shutil.rmtree(folder, ignore_errors=True)
