@@ -207,18 +207,22 @@ def test_check_dataframe_with_precision_allows_rounding(spark):
 # --- Lesson 00 ---------------------------------------------------------------------------------------
 @pytest.mark.kafka
 def test_check_topic_partitions(kafka, topic):
-    metadata = AdminClient(kafka.client_config()).list_topics(topic=topic, timeout=10)
-    solution = len(metadata.topics[topic].partitions)
-    assert check_topic_partitions(solution, kafka, topic)
-    wrong = check_topic_partitions(1, kafka, topic)
-    assert not wrong and "expected 3, got 1" in wrong.message and "list_topics" in wrong.hint
-    assert not check_topic_partitions("3", kafka, topic)
+    admin = AdminClient(kafka.client_config())
+
+    def partitions_of(name):  # the reference solution
+        return len(admin.list_topics(topic=name, timeout=10).topics[name].partitions)
+
+    assert check_topic_partitions(partitions_of, kafka, topic)
+    copied = check_topic_partitions(lambda name: 3, kafka, topic)  # the number in the text
+    assert not copied and "expected 2, got 3" in copied.message and "list_topics" in copied.hint
+    assert not check_topic_partitions(lambda name: "3", kafka, topic)
+    assert "the function itself" in check_topic_partitions(3, kafka, topic).message
     assert check_topic_partitions(..., kafka, topic).message == NOT_ANSWERED
 
 
 @pytest.mark.kafka
 def test_check_topic_partitions_names_a_missing_topic(kafka):
-    result = check_topic_partitions(3, kafka, "lesson-never-created")
+    result = check_topic_partitions(lambda name: 3, kafka, "lesson-never-created")
     assert not result and "does not know topic" in result.message
     assert "ensure_broker" in result.hint
 

@@ -239,42 +239,43 @@ def test_check_bronze_region_rows(spark, tmp_path):
     assert check_bronze_region_rows(..., spark, path, "eu-west").message == NOT_ANSWERED
 
 
-def _solution_03_2(spark, path: str) -> int:
+def _busiest_version(spark):
     """The reference solution of exercise 03.2, as in notebooks/solutions."""
-    history = DeltaTable.forPath(spark, path).history()
-    rows_per_version = history.select(
-        "version", F.col("operationMetrics")["numOutputRows"].cast("long").alias("rows")
-    ).where(F.col("rows").isNotNull())
-    return rows_per_version.orderBy(F.desc("rows"), "version").first()["version"]
+
+    def busiest_version(table_path):
+        history = DeltaTable.forPath(spark, table_path).history()
+        rows_per_version = history.select(
+            "version", F.col("operationMetrics")["numOutputRows"].cast("long").alias("rows")
+        ).where(F.col("rows").isNotNull())
+        return rows_per_version.orderBy(F.desc("rows"), "version").first()["version"]
+
+    return busiest_version
 
 
 @pytest.mark.spark
 def test_check_version_most_rows(spark, tmp_path):
     path = str(tmp_path / "table")
     DeltaTable.create(spark).location(path).addColumn("n", "INT").execute()  # version 0: no rows
-    assert "no version" in check_version_most_rows(0, spark, path).message
+    scratch = tmp_path / "scratch"
+    empty = check_version_most_rows(_busiest_version(spark), spark, path, scratch)
+    assert not empty and "no version" in empty.message
     for rows in (5, 20, 7):  # versions 1, 2, 3
         spark.range(rows).selectExpr("CAST(id AS INT) AS n").write.format("delta").mode(
             "append"
         ).save(path)
 
-    solution = _solution_03_2(spark, path)
-    assert solution == 2
-    accepted = check_version_most_rows(solution, spark, path)
-    assert accepted and "version 2 added 20 rows" in accepted.message
+    accepted = check_version_most_rows(_busiest_version(spark), spark, path, scratch)
+    assert accepted and "version 2 added 20 rows" in accepted.message, accepted.message
 
-    latest = check_version_most_rows(3, spark, path)
-    assert not latest and "version 3 added 7 rows; version 2 added 20" in latest.message
-    row_count = check_version_most_rows(20, spark, path)
+    copied = check_version_most_rows(lambda table: 2, spark, path, scratch)  # right for one table
+    assert (
+        not copied and "check's own: version 2 added 7 rows; version 1 added 20" in copied.message
+    )
+    row_count = check_version_most_rows(lambda table: 20, spark, path, scratch)
     assert not row_count and "number of rows" in row_count.message
-    assert "versions 0–3" in check_version_most_rows(9, spark, path).message
-    assert not check_version_most_rows("2", spark, path)
-    assert check_version_most_rows(..., spark, path).message == NOT_ANSWERED
-
-    spark.range(20).selectExpr("CAST(id AS INT) AS n").write.format("delta").mode("append").save(
-        path
-    )  # version 4 ties with version 2: either is right
-    assert check_version_most_rows(2, spark, path) and check_version_most_rows(4, spark, path)
+    assert not check_version_most_rows(lambda table: "2", spark, path, scratch)
+    assert "the function itself" in check_version_most_rows(2, spark, path, scratch).message
+    assert check_version_most_rows(..., spark, path, scratch).message == NOT_ANSWERED
 
 
 def _bronze_stream(spark, kafka, topic, root, name, *, starting="earliest", partition=True,

@@ -79,28 +79,52 @@ def test_check_counts_in_gold_rejects_other_answers():
     assert check_counts_in_gold(..., EVENT_TIMES, WATERMARK).message == NOT_ANSWERED
 
 
+@pytest.fixture(scope="module")
+def on_time_gold(spark, kafka, tmp_path_factory):
+    """A second Gold query, with another watermark than duplicates_run's: the stopped query."""
+    with fresh_topic(kafka, "test-checks0405-on-time") as topic:
+        paths = LabPaths.under(tmp_path_factory.mktemp("on-time"))
+        replay_scenario(kafka, topic, "on_time")
+        yield run_available_now(spark, kafka, topic, paths, queries=("bronze", "gold")).gold
+
+
+def _last_watermark(query):
+    """The reference solution of exercise 04.2, as in notebooks/solutions."""
+    return query.lastProgress["eventTime"]["watermark"]
+
+
 @pytest.mark.kafka
 @pytest.mark.spark
-def test_check_last_watermark_accepts_the_progress_value_as_text_or_datetime(duplicates_run):
+def test_check_last_watermark_accepts_the_progress_value_as_text_or_datetime(
+    duplicates_run, on_time_gold
+):
     _, gold = duplicates_run
-    solution = gold.lastProgress["eventTime"]["watermark"]  # the reference solution
-    assert solution == "2026-01-15T09:58:15.000Z", "newest event 10:08:15 − 10 minutes"
-    result = check_last_watermark(solution, gold)
+    assert _last_watermark(gold) == "2026-01-15T09:58:15.000Z", "newest 10:08:15 − 10 minutes"
+    assert _last_watermark(on_time_gold) != _last_watermark(gold)
+    result = check_last_watermark(_last_watermark, gold, on_time_gold)
     assert result, result.message
-    assert check_last_watermark(datetime(2026, 1, 15, 9, 58, 15), gold)
-    assert check_last_watermark(datetime(2026, 1, 15, 9, 58, 15, tzinfo=timezone.utc), gold)
+
+    def as_datetime(query):
+        text = query.lastProgress["eventTime"]["watermark"]
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+    assert check_last_watermark(as_datetime, gold, on_time_gold)
 
 
 @pytest.mark.kafka
 @pytest.mark.spark
-def test_check_last_watermark_rejects_another_time(duplicates_run):
+def test_check_last_watermark_rejects_another_time(duplicates_run, on_time_gold):
     _, gold = duplicates_run
-    newest = "2026-01-15T10:08:15.000Z"  # the newest event time: not the watermark
-    result = check_last_watermark(newest, gold)
-    assert not result and "2026-01-15T09:58:15.000Z" in result.message
-    assert "lastProgress" in result.hint
-    assert not check_last_watermark("1970-01-01T00:00:00.000Z", gold)
-    assert not check_last_watermark(42, gold)
+
+    def newest_event(query):  # the last batch read nothing: its progress has no "max"
+        return [p["eventTime"]["max"] for p in query.recentProgress if "max" in p["eventTime"]][-1]
+
+    newest = check_last_watermark(newest_event, gold)
+    assert not newest and "newest event time (max)" in newest.message
+    assert "lastProgress" in newest.hint
+    copied = check_last_watermark(lambda q: "2026-01-15T09:58:15.000Z", gold, on_time_gold)
+    assert not copied and "its last batch ran with" in copied.message, copied.message
+    assert "the function itself" in check_last_watermark("2026-01-15T09:58:15.000Z", gold).message
     assert check_last_watermark(..., gold).message == NOT_ANSWERED
 
 

@@ -15,27 +15,55 @@ if TYPE_CHECKING:
 __all__ = ["check_delta_roundtrip", "check_spark_setting", "check_topic_partitions"]
 
 
-def check_topic_partitions(answer: Any, settings: KafkaSettings, topic: str) -> CheckResult:
-    """Exercise 00.1: ``answer`` is the number of partitions of ``topic``, asked of the broker.
+def _partitions(settings: KafkaSettings, topic: str) -> int | None:
+    """The number of partitions of ``topic``, from the broker (None when it has no such topic)."""
+    described = admin_client(settings).list_topics(topic=topic, timeout=10).topics.get(topic)
+    if described is None or described.error is not None:
+        return None
+    return len(described.partitions)
 
-    The expected value comes from the real broker (an AdminClient's metadata), not from a
-    constant, so the check holds for any topic.
+
+def check_topic_partitions(answer: Any, settings: KafkaSettings, topic: str) -> CheckResult:
+    """Exercise 00.1: ``answer`` is a function ``partitions_of(topic)`` that asks the broker how
+    many partitions a topic has.
+
+    It runs on ``topic`` and on a topic the check creates with another number of partitions
+    (and deletes after), so the number written in the lesson's text does not fit both.
     """
+    from labsupport.topics import delete_topic, ensure_topic
+
     hint = (
-        "AdminClient(lesson.kafka.client_config()).list_topics(topic=lesson.topic, timeout=10) "
-        "returns cluster metadata; .topics[lesson.topic].partitions is a dict with one entry "
-        "per partition."
+        "AdminClient(lesson.kafka.client_config()).list_topics(topic=topic, timeout=10) "
+        "returns cluster metadata; .topics[topic].partitions is a dict with one entry per "
+        "partition."
     )
     if is_unanswered(answer):
         return CheckResult.not_answered(hint)
-    metadata = admin_client(settings).list_topics(topic=topic, timeout=10)
-    described = metadata.topics.get(topic)
-    if described is None or described.error is not None:
+    if not callable(answer):
+        return CheckResult.fail(
+            f"give the function itself (def partitions_of(topic): ...), got {answer!r}", hint
+        )
+    if _partitions(settings, topic) is None:
         return CheckResult.fail(
             f"the broker does not know topic {topic}",
             "run the cell with lesson.ensure_broker() first: it creates the lesson's topic",
         )
-    return check_equal(answer, len(described.partitions), f"partitions of {topic}", hint)
+    other = f"{topic}-two-partitions"
+    ensure_topic(settings, other, partitions=2)
+    try:
+        for name in (topic, other):
+            try:
+                got = answer(name)
+            except Exception as error:
+                return CheckResult.fail(
+                    f"your function failed on {name}: {type(error).__name__}: {error}", hint
+                )
+            verdict = check_equal(got, _partitions(settings, name), f"partitions of {name}", hint)
+            if not verdict:
+                return verdict
+    finally:
+        delete_topic(settings, other)
+    return CheckResult.ok(f"right for {topic} and for {other}: asked of the broker, not assumed")
 
 
 def check_spark_setting(answer: Any, spark: SparkSession, key: str) -> CheckResult:

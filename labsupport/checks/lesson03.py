@@ -3,6 +3,7 @@ stream the learner writes and starts, and a stream–static join with the produc
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labsupport.checks.core import (
@@ -75,19 +76,8 @@ def _rows_added_per_version(spark: SparkSession, table_path: str) -> dict[int, i
     return dict(sorted(added.items()))
 
 
-def check_version_most_rows(answer: Any, spark: SparkSession, table_path: str) -> CheckResult:
-    """Exercise 03.2: the Delta version of ``table_path`` whose commit wrote the most rows.
-
-    Read from the table's history (each commit's ``operationMetrics.numOutputRows``); when two
-    versions tie, either is right.
-    """
-    hint = (
-        "DeltaTable.forPath(spark, path).history() has one row per version; its "
-        'operationMetrics map holds "numOutputRows" (a string: int(...) it). Answer the version '
-        "(an int), not the number of rows"
-    )
-    if is_unanswered(answer):
-        return CheckResult.not_answered(hint)
+def _version_verdict(answer: Any, spark: SparkSession, table_path: str, hint: str) -> CheckResult:
+    """Whether ``answer`` is the version of ``table_path`` whose commit wrote the most rows."""
     added = _rows_added_per_version(spark, table_path)
     most = max(added.values(), default=0)
     if most == 0:
@@ -111,6 +101,54 @@ def check_version_most_rows(answer: Any, spark: SparkSession, table_path: str) -
     return CheckResult.fail(
         f"the table has versions {min(added)}–{max(added)}, not {version}", hint
     )
+
+
+def check_version_most_rows(
+    answer: Any, spark: SparkSession, table_path: str, scratch: Path | str
+) -> CheckResult:
+    """Exercise 03.2: ``answer`` is a function ``busiest_version(table_path)`` that reads a Delta
+    table's history and returns the version whose commit wrote the most rows.
+
+    It runs on ``table_path`` (Bronze) and on a table the check writes under ``scratch`` with
+    a history of its own, so a version read off the history shown above does not fit both.
+    When two versions tie, either is right.
+    """
+    hint = (
+        "DeltaTable.forPath(spark, path).history() has one row per version; its "
+        'operationMetrics map holds "numOutputRows" (a string: cast it). Return the version '
+        "(an int), not the number of rows"
+    )
+    if is_unanswered(answer):
+        return CheckResult.not_answered(hint)
+    if not callable(answer):
+        return CheckResult.fail(
+            f"give the function itself (def busiest_version(table_path): ...), got {answer!r}",
+            hint,
+        )
+    import shutil
+
+    other = str(Path(scratch) / "history")
+    shutil.rmtree(other, ignore_errors=True)
+    for rows in (5, 20, 7, 12):  # versions 0-3: version 1 wrote the most
+        spark.range(rows).write.format("delta").mode("append").save(other)
+    if max(_rows_added_per_version(spark, table_path).values(), default=0) == 0:
+        return CheckResult.fail(
+            f"no version of {table_path} wrote any rows yet", "run the cells above first"
+        )
+    said = []
+    for path in (table_path, other):
+        try:
+            version = answer(path)
+        except Exception as error:
+            return CheckResult.fail(
+                f"your function failed on {path}: {explain_failure(error)}", hint
+            )
+        verdict = _version_verdict(version, spark, path, hint)
+        if not verdict:
+            name = "on a table of the check's own" if path == other else f"on {path}"
+            return CheckResult.fail(f"{name}: {verdict.message}", verdict.hint)
+        said.append(verdict.message)
+    return CheckResult.ok(f"Bronze: {said[0]}; a table of the check's own: {said[1]}")
 
 
 def _topic_as_bronze(spark: SparkSession, kafka: KafkaSettings, topic: str) -> DataFrame:

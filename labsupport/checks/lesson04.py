@@ -76,10 +76,13 @@ def check_counts_in_gold(answer: Any, event_times: Any, watermark: Any) -> Check
     return CheckResult.fail(f"not quite — wrong: {'; '.join(wrong)}", hint)
 
 
-def check_last_watermark(answer: Any, query: Any) -> CheckResult:
-    """Exercise 04.2: the watermark of the last micro-batch of ``query``, read from its progress.
+def check_last_watermark(answer: Any, *queries: Any) -> CheckResult:
+    """Exercise 04.2: ``answer`` is a function ``last_watermark(query)`` that reads the watermark
+    of a query's last micro-batch from its progress.
 
-    Accepts the text as Spark reports it (``"2026-01-15T10:12:00.000Z"``) or an equal datetime.
+    It runs on every query of ``queries`` (they ran with different watermarks, so no value
+    copied from a table above fits them all). A result may be the text as Spark reports it
+    (``"2026-01-15T10:12:00.000Z"``) or an equal datetime.
     """
     hint = (
         'query.lastProgress is a dict: its "eventTime" entry holds "watermark" (and "max", the '
@@ -87,24 +90,37 @@ def check_last_watermark(answer: Any, query: Any) -> CheckResult:
     )
     if is_unanswered(answer):
         return CheckResult.not_answered(hint)
-    progress = getattr(query, "lastProgress", None)
-    if not progress or "watermark" not in (progress.get("eventTime") or {}):
+    if not callable(answer):
         return CheckResult.fail(
-            "this query has no progress with a watermark yet", "run the cells above first"
+            f"give the function itself (def last_watermark(query): ...), got {answer!r}", hint
         )
-    event_time = progress["eventTime"]
-    got = as_utc_naive(answer)
-    if got is not None and got == as_utc_naive(event_time["watermark"]):
-        return CheckResult.ok(
-            f"batch {progress['batchId']} ran with watermark {event_time['watermark']}"
-        )
-    if got is not None and got == as_utc_naive(event_time.get("max")):
-        return CheckResult.fail(
-            f"{answer} is the newest event time of that batch (max), not its watermark", hint
-        )
-    return CheckResult.fail(
-        f"the last batch's watermark is {event_time['watermark']}, got {answer!r}", hint
-    )
+    seen = []
+    for query in queries:
+        progress = getattr(query, "lastProgress", None)
+        if not progress or "watermark" not in (progress.get("eventTime") or {}):
+            return CheckResult.fail(
+                "a query has no progress with a watermark yet", "run the cells above first"
+            )
+        event_time = progress["eventTime"]
+        try:
+            result = answer(query)
+        except Exception as error:
+            return CheckResult.fail(
+                f"your function failed on query {query.name}: {type(error).__name__}: {error}", hint
+            )
+        got = as_utc_naive(result)
+        if got is None or got != as_utc_naive(event_time["watermark"]):
+            said = (
+                f"{query.name}: its last batch ran with {event_time['watermark']}, got {result!r}"
+            )
+            maxima = [
+                p["eventTime"]["max"] for p in query.recentProgress if "max" in p["eventTime"]
+            ]
+            if got is not None and got in {as_utc_naive(m) for m in maxima}:
+                said = f"{query.name}: {result} is the newest event time (max), not the watermark"
+            return CheckResult.fail(said, hint)
+        seen.append(f"{query.name} batch {progress['batchId']}: {event_time['watermark']}")
+    return CheckResult.ok("right for every query — " + "; ".join(seen))
 
 
 # --- Exercises 04.3 and 04.4: three micro-batches, predicted and then run -------------------------

@@ -8,9 +8,15 @@ such as ``lesson``, ``spark`` and ``AdminClient`` come from the notebook's earli
 
 # %% exercise:00.1
 admin = AdminClient(lesson.kafka.client_config())
-metadata = admin.list_topics(topic=lesson.topic, timeout=10)
-partitions = len(metadata.topics[lesson.topic].partitions)
-print(f"{lesson.topic} has {partitions} partitions")
+
+
+def partitions_of(topic):
+    """How many partitions ``topic`` has, asked of the broker."""
+    metadata = admin.list_topics(topic=topic, timeout=10)
+    return len(metadata.topics[topic].partitions)
+
+
+print(f"{lesson.topic} has {partitions_of(lesson.topic)} partitions")
 
 # %% exercise:00.2
 delta_extension = spark.conf.get("spark.sql.extensions")

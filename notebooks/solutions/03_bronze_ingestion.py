@@ -13,13 +13,18 @@ bronze = spark.read.format("delta").load(lesson.paths.bronze)
 eu_west_rows = bronze.where(F.col("region") == "eu-west").count()
 print(f"Bronze holds {eu_west_rows} eu-west rows")
 
+
 # %% exercise:03.2
-history = DeltaTable.forPath(spark, lesson.paths.bronze).history()
-rows_per_version = history.select(
-    "version", F.col("operationMetrics")["numOutputRows"].cast("long").alias("rows")
-).where(F.col("rows").isNotNull())
-busiest_version = rows_per_version.orderBy(F.desc("rows"), "version").first()["version"]
-print(f"version {busiest_version} added the most rows")
+def busiest_version(table_path):
+    """The version of the Delta table at ``table_path`` whose commit wrote the most rows."""
+    history = DeltaTable.forPath(spark, table_path).history()
+    rows_per_version = history.select(
+        "version", F.col("operationMetrics")["numOutputRows"].cast("long").alias("rows")
+    ).where(F.col("rows").isNotNull())
+    return rows_per_version.orderBy(F.desc("rows"), "version").first()["version"]
+
+
+print(f"version {busiest_version(lesson.paths.bronze)} of Bronze added the most rows")
 
 # %% exercise:03.3
 records = (

@@ -27,9 +27,14 @@ def window_end(moment):
 counts = [window_end(moment) > watermark for moment in event_times]
 print(counts)
 
+
 # %% exercise:04.2
-last_watermark = third_run.gold.lastProgress["eventTime"]["watermark"]
-print(last_watermark)
+def last_watermark(query):
+    """The watermark the query's last micro-batch ran with, from its progress report."""
+    return query.lastProgress["eventTime"]["watermark"]
+
+
+print(last_watermark(third_run.gold), last_watermark(pipeline.gold))
 
 # %% exercise:04.3
 from datetime import timedelta  # noqa: E402, F811 (each block stands alone in its cell)
