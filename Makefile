@@ -69,7 +69,7 @@ bench: setup ## measure throughput, Gold freshness and cost, each beside its bas
 	$(PY) bench/pipeline.py $(BENCH_ARGS)
 
 lab: start ## open JupyterLab on the numbered notebooks
-	$(VENV)/bin/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	LAB_SPARK_UI=1 $(VENV)/bin/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean: setup ## reset the lab: Delta tables, checkpoints and the broker's data (stops the broker)
 	@$(PY) -m labsupport reset --yes --broker

@@ -25,10 +25,11 @@ from labsupport.observe import progress_rows
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["watch"]
+__all__ = ["in_notebook", "watch"]
 
 
-def _in_notebook() -> bool:
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel, where display handles can redraw an output in place."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -53,7 +54,7 @@ def watch(
     """
     import pandas as pd
 
-    drawing = _in_notebook()
+    drawing = in_notebook()
     table_handle = chart_handle = None
     if drawing:
         from IPython.display import display

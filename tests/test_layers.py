@@ -37,7 +37,7 @@ LAYERS: list[set[str]] = [
     {"errors", "durations", "net", "config", "schema", "contract", "versions", "checkpoint"},
     {"java", "jars", "broker", "topics", "spark"},
     {"pipeline", "plans", "predict", "queries", "checks.core"},
-    {"runner", "observe", "live", "charts", "phased"},
+    {"runner", "observe", "live", "charts", "phased", "listener"},
     {
         "pipeline_process", "exactly_once", "idempotency", "maintenance", "output_modes",
         "compare", "index", "score", "lesson", "preflight", "checks", "source", "catch_up",
