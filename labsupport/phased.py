@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
-__all__ = ["Collected", "bronze_frame", "orders_at", "run_phases"]
+__all__ = ["Collected", "bronze_frame", "orders_at", "run_in_update_mode", "run_phases"]
 
 _DAY = date(2026, 1, 15)  # the recorded scenarios' day
 
@@ -170,3 +170,34 @@ def run_phases(
                 )
             ) from None
     return queries
+
+
+def run_in_update_mode(
+    spark: SparkSession,
+    aggregate: Callable[[DataFrame], DataFrame],
+    phases: Phases,
+    root: Path | str,
+    key: Callable[[dict[str, Any]], Any],
+    *,
+    timeout: float = 120.0,
+) -> Collected:
+    """Run a learner's ``aggregate(events)`` phase by phase in update mode; what it emitted.
+
+    Each phase's micro-batch goes to a :class:`Collected` keyed by ``key``, so its ``rows``
+    hold each group's last value — the result a MERGE into a table would hold.
+    """
+    collected = Collected(key=key)
+    checkpoint = str(Path(root) / "checkpoint")
+
+    def start(events: DataFrame) -> StreamingQuery:
+        return (
+            aggregate(events)
+            .writeStream.outputMode("update")
+            .foreachBatch(collected)
+            .option("checkpointLocation", checkpoint)
+            .trigger(availableNow=True)
+            .start()
+        )
+
+    run_phases(spark, phases, root, start, timeout=timeout)
+    return collected

@@ -44,7 +44,7 @@ from labsupport.contract import CENT, event_time, is_number, is_whole_number
 from labsupport.errors import explain_failure
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
     "NOT_ANSWERED",
@@ -403,3 +403,23 @@ def source_problem(query: object, expected: str, hint: str) -> CheckResult | Non
         return None
     shown = ", ".join(sorted(names)) or "nothing"
     return CheckResult.fail(f"your query read {shown}; this stream reads a {expected}", hint)
+
+
+def function_problem(answer: object, signature: str, hint: str) -> CheckResult | None:
+    """None when ``answer`` is a function; else the verdict: the placeholder, or not a function.
+
+    ``signature`` is how the exercise names it, e.g. ``"def last_watermark(query)"``.
+    """
+    if is_unanswered(answer):
+        return CheckResult.not_answered(hint)
+    if callable(answer):
+        return None
+    return CheckResult.fail(f"give the function itself ({signature}: ...), got {answer!r}", hint)
+
+
+def load_table(spark: SparkSession, path: str, hint: str) -> DataFrame | CheckResult:
+    """The Delta table at ``path``, or the verdict that there is none (the reason in one line)."""
+    try:
+        return spark.read.format("delta").load(path)
+    except Exception as error:
+        return CheckResult.fail(f"no Delta table at {path}: {explain_failure(error)}", hint)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from labsupport.checks.core import CheckResult, check_dataframe, check_equal, is_unanswered
+from labsupport.checks.core import (
+    CheckResult,
+    check_dataframe,
+    check_equal,
+    function_problem,
+    is_unanswered,
+)
 from labsupport.topics import admin_client
 
 if TYPE_CHECKING:
@@ -37,12 +43,9 @@ def check_topic_partitions(answer: Any, settings: KafkaSettings, topic: str) -> 
         "returns cluster metadata; .topics[topic].partitions is a dict with one entry per "
         "partition."
     )
-    if is_unanswered(answer):
-        return CheckResult.not_answered(hint)
-    if not callable(answer):
-        return CheckResult.fail(
-            f"give the function itself (def partitions_of(topic): ...), got {answer!r}", hint
-        )
+    problem = function_problem(answer, "def partitions_of(topic)", hint)
+    if problem is not None:
+        return problem
     if _partitions(settings, topic) is None:
         return CheckResult.fail(
             f"the broker does not know topic {topic}",

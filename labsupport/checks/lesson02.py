@@ -11,6 +11,7 @@ from labsupport.checks.core import (
     CheckResult,
     as_whole_number,
     check_dataframe,
+    function_problem,
     is_unanswered,
     wrong_type,
 )
@@ -155,12 +156,9 @@ def check_future_events(answer: Any, spark: SparkSession, tolerance: timedelta) 
         "event.event_timestamp > kafka_ingest_ts + F.lit(tolerance) — the broker's clock, not "
         "current_timestamp()"
     )
-    if is_unanswered(answer):
-        return CheckResult.not_answered(hint)
-    if not callable(answer):
-        return CheckResult.fail(
-            f"give a function decoded -> DataFrame, got {type(answer).__name__}", hint
-        )
+    problem = function_problem(answer, "def from_the_future(decoded)", hint)
+    if problem is not None:
+        return problem
     from labsupport.pipeline import decode_records
 
     cases = _future_cases(tolerance)

@@ -11,7 +11,9 @@ from labsupport.checks.core import (
     as_whole_number,
     check_dataframe,
     finished_query_problem,
+    function_problem,
     is_unanswered,
+    load_table,
     source_problem,
     wrong_type,
 )
@@ -118,13 +120,9 @@ def check_version_most_rows(
         'operationMetrics map holds "numOutputRows" (a string: cast it). Return the version '
         "(an int), not the number of rows"
     )
-    if is_unanswered(answer):
-        return CheckResult.not_answered(hint)
-    if not callable(answer):
-        return CheckResult.fail(
-            f"give the function itself (def busiest_version(table_path): ...), got {answer!r}",
-            hint,
-        )
+    problem = function_problem(answer, "def busiest_version(table_path)", hint)
+    if problem is not None:
+        return problem
     import shutil
 
     other = str(Path(scratch) / "history")
@@ -247,10 +245,9 @@ def check_catalogue_join(
 
     from labsupport.schema import CATALOGUE_SCHEMA
 
-    try:
-        written = spark.read.format("delta").load(table_path)
-    except Exception as error:
-        return CheckResult.fail(f"no Delta table at {table_path}: {explain_failure(error)}", hint)
+    written = load_table(spark, table_path, hint)
+    if isinstance(written, CheckResult):
+        return written
     catalogue = spark.read.csv(catalogue_path, header=True, schema=CATALOGUE_SCHEMA)
     expected = (
         spark.read.format("delta")

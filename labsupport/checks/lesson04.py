@@ -13,6 +13,7 @@ from labsupport.checks.core import (
     CheckResult,
     as_utc_naive,
     as_whole_number,
+    function_problem,
     is_unanswered,
 )
 from labsupport.config import WATERMARK_DELAY, WINDOW_DURATION
@@ -88,12 +89,9 @@ def check_last_watermark(answer: Any, *queries: Any) -> CheckResult:
         'query.lastProgress is a dict: its "eventTime" entry holds "watermark" (and "max", the '
         "newest event time, which is not the watermark)"
     )
-    if is_unanswered(answer):
-        return CheckResult.not_answered(hint)
-    if not callable(answer):
-        return CheckResult.fail(
-            f"give the function itself (def last_watermark(query): ...), got {answer!r}", hint
-        )
+    problem = function_problem(answer, "def last_watermark(query)", hint)
+    if problem is not None:
+        return problem
     seen = []
     for query in queries:
         progress = getattr(query, "lastProgress", None)
@@ -226,31 +224,18 @@ def check_orders_per_window(
         'events.filter(F.col("event_type") == "ORDER_PLACED").withWatermark("event_timestamp", '
         f'"{WATERMARK_DELAY}").groupBy(F.window("event_timestamp", "{WINDOW_DURATION}")).count()'
     )
-    if is_unanswered(answer):
-        return CheckResult.not_answered(hint)
-    if not callable(answer):
-        return CheckResult.fail(
-            f"give the function itself (def orders_per_window(events): ...), got {answer!r}", hint
-        )
+    problem = function_problem(answer, "def orders_per_window(events)", hint)
+    if problem is not None:
+        return problem
     from labsupport.errors import explain_failure
-    from labsupport.phased import Collected, run_phases
-
-    collected = Collected(key=lambda row: (row.get("window") or {}).get("start"))
-    checkpoint = str(Path(root) / "checkpoint")
-
-    def start(events):
-        return (
-            answer(events)
-            .writeStream.outputMode("update")
-            .foreachBatch(collected)
-            .option("checkpointLocation", checkpoint)
-            .trigger(availableNow=True)
-            .start()
-        )
+    from labsupport.phased import run_in_update_mode
 
     phases = _phases(batches)
     try:
-        run_phases(spark, phases, root, start, timeout=timeout)
+        collected = run_in_update_mode(
+            spark, answer, phases, root, key=lambda row: (row.get("window") or {}).get("start"),
+            timeout=timeout,
+        )  # fmt: skip
     except Exception as error:
         return CheckResult.fail(f"running your function failed: {explain_failure(error)}", hint)
     rows = list(collected.rows.values())

@@ -14,6 +14,7 @@ from labsupport.checks.core import (
     CheckResult,
     as_number,
     as_utc_naive,
+    function_problem,
     is_unanswered,
     within_a_cent,
     wrong_type,
@@ -209,14 +210,9 @@ def check_my_gold(
         'writeStream.outputMode("update").foreachBatch(upsert) where upsert MERGEs on the key '
         "(whenMatchedUpdateAll, whenNotMatchedInsertAll), the checkpoint, availableNow"
     )
-    if is_unanswered(answer):
-        return CheckResult.not_answered(hint)
-    if not callable(answer):
-        return CheckResult.fail(
-            "give the function itself (def start_my_gold(events, gold_path, checkpoint): ...), "
-            f"got {answer!r}",
-            hint,
-        )
+    problem = function_problem(answer, "def start_my_gold(events, gold_path, checkpoint)", hint)
+    if problem is not None:
+        return problem
     from delta.tables import DeltaTable
 
     from labsupport.checks.core import check_dataframe
@@ -299,33 +295,17 @@ def check_sliding_revenue(
         'ORDER_PLACED, withWatermark("event_timestamp", "10 minutes"), groupBy(F.window('
         '"event_timestamp", "10 minutes", "5 minutes"), "region"), agg(F.sum("total_price"))'
     )
-    if is_unanswered(answer):
-        return CheckResult.not_answered(hint)
-    if not callable(answer):
-        return CheckResult.fail(
-            f"give the function itself (def sliding_revenue(events): ...), got {answer!r}", hint
-        )
+    problem = function_problem(answer, "def sliding_revenue(events)", hint)
+    if problem is not None:
+        return problem
     from labsupport.errors import explain_failure
-    from labsupport.phased import Collected, run_phases
+    from labsupport.phased import run_in_update_mode
 
     def key(row: dict[str, Any]) -> tuple:
         return ((row.get("window") or {}).get("start"), row.get("region"))
 
-    collected = Collected(key=key)
-    checkpoint = str(Path(root) / "checkpoint")
-
-    def start(events):
-        return (
-            answer(events)
-            .writeStream.outputMode("update")
-            .foreachBatch(collected)
-            .option("checkpointLocation", checkpoint)
-            .trigger(availableNow=True)
-            .start()
-        )
-
     try:
-        run_phases(spark, phases, root, start, timeout=timeout)
+        collected = run_in_update_mode(spark, answer, phases, root, key=key, timeout=timeout)
     except Exception as error:
         return CheckResult.fail(f"running your function failed: {explain_failure(error)}", hint)
     rows = list(collected.rows.values())

@@ -13,7 +13,9 @@ from labsupport.checks.core import (
     check_dataframe,
     copy_problem,
     finished_query_problem,
+    function_problem,
     is_unanswered,
+    load_table,
     wrong_type,
 )
 from labsupport.errors import explain_failure
@@ -186,10 +188,9 @@ def check_restart(
     problem = finished_query_problem(second, checkpoint_path, hint, timeout)
     if problem is not None:
         return problem
-    try:
-        table = spark.read.format("delta").load(table_path)
-    except Exception as error:
-        return CheckResult.fail(f"no Delta table at {table_path}: {explain_failure(error)}", hint)
+    table = load_table(spark, table_path, hint)
+    if isinstance(table, CheckResult):
+        return table
     problem = copy_problem(table, offsets, hint)
     if problem is not None:
         return problem
@@ -240,13 +241,9 @@ def check_not_exactly_once(
         'partition), count the copy\'s rows per (partition, offset), join the two "full_outer", '
         "copies = coalesce(count, 0), keep copies != 1"
     )
-    if is_unanswered(answer):
-        return CheckResult.not_answered(hint)
-    if not callable(answer):
-        return CheckResult.fail(
-            f"give the function itself (def not_exactly_once(copy, end_offsets): ...), got {answer!r}",
-            hint,
-        )
+    problem = function_problem(answer, "def not_exactly_once(copy, end_offsets)", hint)
+    if problem is not None:
+        return problem
     from pyspark.sql import functions as F
 
     from labsupport.topics import topic_offsets

@@ -13,11 +13,12 @@ from labsupport.checks.core import (
     copy_problem,
     finished_query_problem,
     is_unanswered,
+    load_table,
     source_problem,
     within_a_cent,
     wrong_type,
 )
-from labsupport.errors import LabError, explain_failure
+from labsupport.errors import LabError
 from labsupport.schema import EVENT_FIELDS, ORDER_PLACED
 from labsupport.topics import consumer_lag, topic_offsets
 
@@ -135,10 +136,9 @@ def check_bare_copy(
     problem = finished_query_problem(answer, checkpoint_path, hint, timeout)
     if problem is not None:
         return problem
-    try:
-        table = spark.read.format("delta").load(table_path)
-    except Exception as error:
-        return CheckResult.fail(f"no Delta table at {table_path}: {explain_failure(error)}", hint)
+    table = load_table(spark, table_path, hint)
+    if isinstance(table, CheckResult):
+        return table
     if table.columns != _BARE_COLUMNS:
         return CheckResult.fail(
             f"the table's columns are {table.columns}; expected {_BARE_COLUMNS}", hint
@@ -193,10 +193,9 @@ def check_silver_stream(
 
     from labsupport.checks.core import check_dataframe
 
-    try:
-        written = spark.read.format("delta").load(table_path)
-    except Exception as error:
-        return CheckResult.fail(f"no Delta table at {table_path}: {explain_failure(error)}", hint)
+    written = load_table(spark, table_path, hint)
+    if isinstance(written, CheckResult):
+        return written
     if "order_id" in written.columns:
         twice = written.count() - written.select("order_id").distinct().count()
         if twice:
