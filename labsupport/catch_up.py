@@ -24,12 +24,15 @@ __all__ = ["cells_before_section", "run_cells"]
 _START_OVER = "lesson.reset("
 
 
-def _heading(section: int) -> str:
-    return f"## {section}."
+def _heading(section: int | str) -> str:
+    """``## 3.`` for section 3; ``## Exercises`` for ``"exercises"``."""
+    return f"## {section}." if isinstance(section, int) else f"## {section.capitalize()}"
 
 
-def cells_before_section(notebook: Path, section: int) -> list[tuple[int, str]]:
+def cells_before_section(notebook: Path, section: int | str) -> list[tuple[int, str]]:
     """``(index, source)`` of the code cells to run to reach the start of ``section``.
+
+    ``section`` is a section's number, or ``"exercises"`` for the exercises at the end.
 
     The first code cell (the imports, which the learner runs to get ``lesson`` back), the
     start-over cell, exercise cells and check cells are left out. Raises :class:`LabError` when
@@ -50,7 +53,8 @@ def cells_before_section(notebook: Path, section: int) -> list[tuple[int, str]]:
              and cell.source.startswith("## ") and cell.source[3:4].isdigit()}
         )  # fmt: skip
         raise LabError(
-            f"{notebook.name} has no section {section}: catch up to one of {', '.join(sections)}."
+            f"{notebook.name} has no section {section}: catch up to one of "
+            f'{", ".join(sections)}, or "exercises".'
         )
     code = [
         (index, cell) for index, cell in enumerate(cells[: ends[0]]) if cell.cell_type == "code"

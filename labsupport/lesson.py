@@ -175,8 +175,10 @@ class Lesson:
             notes.insert(0, f"stopped {stopped} streaming quer{'y' if stopped == 1 else 'ies'}")
         print(f"Lesson {self.number} reset: " + "; ".join(notes))
 
-    def catch_up(self, section: int) -> None:
+    def catch_up(self, section: int | str) -> None:
         """Bring the lesson to the start of ``section`` after a kernel restart, in one call.
+
+        ``section`` is a section's number, or ``"exercises"`` for the exercises at the end.
 
         Starts the lesson over (:meth:`reset`), then quietly runs the code cells of the
         sections before ``section`` — not the exercises — in the notebook's namespace
@@ -199,7 +201,8 @@ class Lesson:
         started = time.monotonic()
         run_cells(cells, namespace, notebook.name)
         print(
-            f"Lesson {self.number} is at the start of section {section}: ran the {len(cells)} "
+            f"Lesson {self.number} is at the start of {'section ' if isinstance(section, int) else ''}"
+            f"{section}: ran the {len(cells)} "
             f"cells before it in {time.monotonic() - started:.0f} s"
         )
 

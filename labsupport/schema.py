@@ -111,8 +111,8 @@ GOLD_SCHEMA = StructType(
     ]
 )
 
-#: The product catalogue, ``data/products.csv`` — read with this schema, never inferred (a stream's
-#: static side is read again at every micro-batch).
+#: The product catalogue, ``data/products.csv`` — read with this schema, never inferred (inference
+#: scans the file; a stream's static side is recomputed at every micro-batch).
 CATALOGUE_SCHEMA = StructType(
     [
         StructField("product_id", StringType()),

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from labsupport.checks.core import CheckResult, is_unanswered
+from labsupport.checks.core import NOT_ANSWERED, CheckResult, is_unanswered
 
 __all__ = ["Scoreboard"]
 
@@ -90,6 +90,8 @@ class Scoreboard:
         self.results[name] = result
         print(f"{'✓' if result.passed else '✗'} {name} — {result.message}")
         if result.passed:
+            return
+        if result.message == NOT_ANSWERED or not result.hint:  # not a try, or a setup problem
             return
         stage = self.failures[name] = self.failures.get(name, 0) + 1
         if stage == 1 and result.hint:

@@ -167,7 +167,7 @@ def _silver(spark, bronze, table, checkpoint, *, dedupe: str = "within_watermark
     ("dedupe", "says"),
     [
         ("within_watermark", None),
-        ("plain", "keeps every order_id it has seen"),
+        ("plain", "use dropDuplicatesWithinWatermark"),
         ("none", "more than once"),
     ],
 )

@@ -201,6 +201,7 @@ def _notebook(tmp_path):
         nbformat.v4.new_code_cell("x += 10"),
         nbformat.v4.new_code_cell("raise RuntimeError('broken')"),
         nbformat.v4.new_markdown_cell("## 3. Three"),
+        nbformat.v4.new_markdown_cell("## Exercises"),
     ]
     path = tmp_path / "09_x.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
@@ -225,3 +226,4 @@ def test_catching_up_runs_the_cells_before_a_section_quietly(tmp_path, capsys):
         run_cells(cells_before_section(path, 3), {"x": 0}, path.name)
     with pytest.raises(LabError, match="has no section 7: catch up to one of 1, 2, 3"):
         cells_before_section(path, 7)
+    assert [index for index, _ in cells_before_section(path, "exercises")] == [2, 7, 8]

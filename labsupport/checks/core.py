@@ -99,6 +99,11 @@ class CheckResult:
         return cls(False, message, hint)
 
     @classmethod
+    def not_ready(cls, message: str, fix: str) -> CheckResult:
+        """A failure of the lesson's state, not of the answer: the fix goes in the message."""
+        return cls(False, f"{message} — {fix}", "")
+
+    @classmethod
     def not_answered(cls, hint: str = "") -> CheckResult:
         """The failure for the ``...`` placeholder: the same message in every check."""
         return cls(False, NOT_ANSWERED, hint)

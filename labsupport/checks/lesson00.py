@@ -47,7 +47,7 @@ def check_topic_partitions(answer: Any, settings: KafkaSettings, topic: str) -> 
     if problem is not None:
         return problem
     if _partitions(settings, topic) is None:
-        return CheckResult.fail(
+        return CheckResult.not_ready(
             f"the broker does not know topic {topic}",
             "run the cell with lesson.ensure_broker() first: it creates the lesson's topic",
         )

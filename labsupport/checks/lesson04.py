@@ -96,7 +96,7 @@ def check_last_watermark(answer: Any, *queries: Any) -> CheckResult:
     for query in queries:
         progress = getattr(query, "lastProgress", None)
         if not progress or "watermark" not in (progress.get("eventTime") or {}):
-            return CheckResult.fail(
+            return CheckResult.not_ready(
                 "a query has no progress with a watermark yet", "run the cells above first"
             )
         event_time = progress["eventTime"]

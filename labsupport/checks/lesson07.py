@@ -54,7 +54,7 @@ def check_revenue_as_of(
     try:
         expected = revenue_read_by(spark.read.format("delta").option("versionAsOf", version))
     except Exception:
-        return CheckResult.fail(
+        return CheckResult.not_ready(
             f"{table_path} has no version {version} yet", "run the cells above first"
         )
     revenue = as_number(answer)
@@ -184,9 +184,9 @@ def check_silver_stream(
     operators = {op["operatorName"] for p in progress for op in p.get("stateOperators", [])}
     if "dedupe" in operators:
         return CheckResult.fail(
-            "plain dropDuplicates on a stream keeps every order_id it has seen, forever: "
-            "withWatermark(...).dropDuplicatesWithinWatermark([...]) forgets an id once the "
-            "watermark has passed",
+            "use dropDuplicatesWithinWatermark, as the exercise asks: dropDuplicates on "
+            '["order_id"] keeps every id it has seen in its state, for ever; the watermarked '
+            "variant forgets an id once the watermark passes its event time plus the delay",
             hint,
         )
     from pyspark.sql import functions as F

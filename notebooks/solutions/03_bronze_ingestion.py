@@ -3,7 +3,7 @@
 Each block replaces the notebook cell tagged with the same ``exercise:NN.k`` when CI runs the
 notebook (``tests/notebook_runner.py``, CI tooling). A block is not a module of its own: names
 such as ``lesson``, ``spark``, ``DeltaTable``, ``F``, ``bronze_rows``, ``valid_events``,
-``validate_records``, ``CATALOGUE_FILE`` and ``CATALOGUE_SCHEMA`` come from the notebook's earlier
+``validate_records``, ``shutil``, ``CATALOGUE_FILE`` and ``CATALOGUE_SCHEMA`` come from the notebook's earlier
 cells.
 """
 # ruff: noqa: F821
@@ -47,6 +47,8 @@ my_bronze_query = (
 # %% exercise:03.4
 catalogue = spark.read.csv(str(CATALOGUE_FILE), header=True, schema=CATALOGUE_SCHEMA)
 catalogue.show()
+for folder in (lesson.table("priced_orders"), lesson.checkpoint("priced_orders")):
+    shutil.rmtree(folder, ignore_errors=True)  # each try starts from nothing
 priced_query = (
     spark.readStream.format("delta")
     .load(lesson.paths.bronze)  # a Delta table as a streaming source

@@ -3,7 +3,7 @@
 Each block replaces the notebook cell tagged with the same ``exercise:NN.k`` when CI runs the
 notebook (``tests/notebook_runner.py``, CI tooling). A block is not a module of its own: names
 such as ``lesson``, ``spark``, ``paths``, ``F``, ``Path``, ``json``, ``Consumer``,
-``TopicPartition``, ``EVENT_FIELDS``, ``load_scenario``, ``replay_scenario`` and
+``TopicPartition``, ``shutil``, ``EVENT_FIELDS``, ``load_scenario``, ``replay_scenario`` and
 ``run_available_now`` come from the notebook's earlier cells.
 """
 # ruff: noqa: F821
@@ -55,6 +55,8 @@ bare_query = (
 # %% exercise:07.4
 replay_scenario(lesson.kafka, lesson.topic, load_scenario("duplicates"))
 run_available_now(spark, lesson.kafka, lesson.topic, paths, timeout=240)
+for folder in (lesson.table("silver"), lesson.checkpoint("silver")):  # each try from nothing
+    shutil.rmtree(folder, ignore_errors=True)
 my_silver_query = (
     spark.readStream.format("delta")
     .load(paths.bronze)  # Bronze as a streaming source
