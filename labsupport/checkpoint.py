@@ -39,6 +39,8 @@ __all__ = [
     "checkpoint_tree",
     "committed_offsets",
     "read_offsets",
+    "start_offsets",
+    "written_at",
 ]
 
 
@@ -111,6 +113,30 @@ def batch_history(checkpoint: str | Path) -> list[OffsetsFile]:
     """The committed batches of a Kafka query, oldest first: what each read, its watermark."""
     planned = set(batch_ids(checkpoint, "offsets"))
     return [read_offsets(checkpoint, batch) for batch in batch_ids(checkpoint) if batch in planned]
+
+
+def start_offsets(checkpoint: str | Path) -> dict[int, int]:
+    """Partition → the first offset the query's very first batch read ({} when not recorded).
+
+    The Kafka source writes ``sources/0/0`` once, when the query first starts: its
+    ``startingOffsets`` resolved to numbers. The file starts with a zero byte (kept for old
+    Spark versions to read), then a version line and the offsets as JSON.
+    """
+    path = Path(checkpoint) / "sources" / "0" / "0"
+    if not path.exists():
+        return {}
+    lines = path.read_text().lstrip("\x00").splitlines()
+    offsets: dict[int, int] = {}
+    for topic in json.loads(lines[-1]).values():
+        offsets.update({int(p): int(o) for p, o in topic.items()})
+    return dict(sorted(offsets.items()))
+
+
+def written_at(checkpoint: str | Path, log: str, batch_id: int) -> datetime:
+    """When ``offsets/N`` or ``commits/N`` was written (the file's time; naive local time)."""
+    if log not in {"commits", "offsets"}:
+        raise LabError(f"A checkpoint's logs are 'commits' and 'offsets', not {log!r}.")
+    return datetime.fromtimestamp((Path(checkpoint) / log / str(batch_id)).stat().st_mtime)
 
 
 def batch_that_read(

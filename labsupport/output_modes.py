@@ -4,19 +4,23 @@ The pipeline writes Gold in update mode through ``foreachBatch`` and a ``MERGE``
 why, with Spark's own answers: :func:`demonstrate_count_distinct_on_stream` (an exact distinct
 count is refused on a stream), :func:`demonstrate_delta_update_sink` (Delta's streaming sink has
 no update mode), and :func:`run_gold_in_append_mode` (the same aggregation, written once per
-window when the watermark has passed it).
+window when the watermark has passed it); :func:`emitted_by_mode` runs append and update side by
+side on recorded phases and keeps what each micro-batch emitted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from labsupport.config import WATERMARK_DELAY, WINDOW_DURATION, KafkaSettings
+from labsupport.phased import Collected, EmittedBatch, run_phases
 from labsupport.pipeline import gold_windows, valid_events, validate_records
+from labsupport.predict import Phases
 from labsupport.runner import await_query, read_kafka
 from labsupport.schema import ORDER_PLACED
 from labsupport.spark import quiet_spark_logs
@@ -24,6 +28,7 @@ from labsupport.spark import quiet_spark_logs
 __all__ = [
     "demonstrate_count_distinct_on_stream",
     "demonstrate_delta_update_sink",
+    "emitted_by_mode",
     "run_gold_in_append_mode",
 ]
 
@@ -116,3 +121,47 @@ def run_gold_in_append_mode(
         .start(path)
     )
     return await_query(query, timeout)
+
+
+def emitted_by_mode(
+    spark: SparkSession,
+    phases: Phases,
+    root: str | Path,
+    modes: Sequence[str] = ("append", "update"),
+) -> dict[str, list[EmittedBatch]]:
+    """Run Gold's aggregation on recorded phases in each output mode; what every batch emitted.
+
+    Each mode gets its own run of :func:`labsupport.phased.run_phases` (one data batch per
+    phase, the watermark :mod:`labsupport.predict` computes) into a ``foreachBatch`` that keeps
+    the emitted rows, so the modes see exactly the same input. Spark adds a *no-data batch*
+    (0 input rows) whenever the watermark moved, to emit or evict what it closed. Draw the
+    result with :func:`labsupport.charts.emitted_chart`.
+    """
+    emitted: dict[str, list[EmittedBatch]] = {}
+    for mode in modes:
+        collected = Collected(
+            key=lambda row: (row["window_start"], row["region"], row["product_category"])
+        )
+
+        def start(
+            events: DataFrame,
+            mode: str = mode,
+            collected: Collected = collected,
+            checkpoint: str = str(Path(root) / mode / "checkpoint"),
+        ) -> StreamingQuery:
+            return (
+                gold_windows(events)
+                .writeStream.outputMode(mode)
+                .foreachBatch(collected)
+                .option("checkpointLocation", checkpoint)
+                .trigger(availableNow=True)
+                .start()
+            )
+
+        queries = run_phases(spark, phases, Path(root) / mode, start)
+        inputs = {p["batchId"]: p["numInputRows"] for q in queries for p in q.recentProgress}
+        emitted[mode] = [
+            EmittedBatch(batch_id, inputs.get(batch_id, 0), rows)
+            for batch_id, rows in enumerate(collected.batches)
+        ]
+    return emitted

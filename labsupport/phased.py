@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,14 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
-__all__ = ["Collected", "bronze_frame", "orders_at", "run_in_update_mode", "run_phases"]
+__all__ = [
+    "Collected",
+    "EmittedBatch",
+    "bronze_frame",
+    "orders_at",
+    "run_in_update_mode",
+    "run_phases",
+]
 
 _DAY = date(2026, 1, 15)  # the recorded scenarios' day
 
@@ -97,6 +105,15 @@ def bronze_frame(
         rows.append({**values, "kafka_ingest_ts": received, "kafka_partition": 0,
                      "kafka_offset": offset, "event_date": moment.date()})  # fmt: skip
     return spark.createDataFrame(rows, BRONZE_SCHEMA)
+
+
+@dataclass(frozen=True)
+class EmittedBatch:
+    """What one micro-batch of an aggregation read (``input_rows``) and emitted (``rows``)."""
+
+    batch_id: int
+    input_rows: int
+    rows: list[dict[str, Any]]
 
 
 class Collected:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from labsupport.checkpoint import batch_ids
@@ -51,6 +52,7 @@ class PipelineProcess:
     process: subprocess.Popen
     log_file: Path
     paths: LabPaths
+    killed_at: datetime | None = None  # when kill() pulled the plug (naive local time)
 
     @property
     def pid(self) -> int:
@@ -106,6 +108,8 @@ class PipelineProcess:
 
     def kill(self, timeout: float = 30.0) -> int | None:
         """``SIGKILL`` the whole process group (driver and JVM) and reap it: a crash, not a stop."""
+        if self.killed_at is None and self.alive:
+            self.killed_at = datetime.now()
         return kill_process_group(self.process, timeout)
 
 

@@ -127,6 +127,9 @@ def stop_spark() -> None:
         active.stop()
 
 
+_MICRO_BATCH_LOGGER = "org.apache.spark.sql.execution.streaming.runtime.MicroBatchExecution"
+
+
 @contextmanager
 def quiet_spark_logs(level: str = "OFF") -> Iterator[None]:
     """Spark's log at ``level`` for a ``with`` block, then back to the lab's ``WARN``.
@@ -138,8 +141,14 @@ def quiet_spark_logs(level: str = "OFF") -> Iterator[None]:
     from pyspark import SparkContext
 
     context = SparkContext.getOrCreate()
+    # setLogLevel sets the root logger only; a logger the lab's log4j2 file sets on its own
+    # (MicroBatchExecution, at error) keeps its level unless it is set too.
+    configurator = context._jvm.org.apache.logging.log4j.core.config.Configurator
+    levels = context._jvm.org.apache.logging.log4j.Level
     context.setLogLevel(level)
+    configurator.setLevel(_MICRO_BATCH_LOGGER, levels.toLevel(level))
     try:
         yield
     finally:
+        configurator.setLevel(_MICRO_BATCH_LOGGER, levels.ERROR)
         context.setLogLevel("WARN")

@@ -41,6 +41,7 @@ LAYERS: list[set[str]] = [
     {
         "pipeline_process", "exactly_once", "idempotency", "maintenance", "output_modes",
         "compare", "index", "score", "lesson", "preflight", "checks", "source", "catch_up",
+        "checkpoint_charts",
         *(f"checks.lesson{n:02d}" for n in range(8)),
     },
     {"commands", "cli", "__main__", "__init__"},
