@@ -12,16 +12,19 @@ another program is reported in one line instead of a hang.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labsupport.config import DEFAULT_BROKER_PORT, RUNTIME_DIR, TOPIC_PARTITIONS, KafkaSettings
+from labsupport.config import BROKER_HOME, DEFAULT_BROKER_PORT, TOPIC_PARTITIONS, KafkaSettings
 from labsupport.errors import LabError
 from labsupport.jars import ensure_jars
 from labsupport.java import FAST_START_OPTIONS, require_java
@@ -31,6 +34,8 @@ __all__ = ["BrokerStatus", "EmbeddedBroker"]
 
 #: Heap for a 2-core, small-memory machine: the lab's traffic is tiny.
 BROKER_HEAP = ["-Xms256m", "-Xmx768m"]
+#: Seconds formatting a new data folder may take (a JVM start and a few files: ~2 s here).
+FORMAT_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class EmbeddedBroker:
     """A single-node KRaft Kafka broker whose data, logs and pid file live under ``home``."""
 
     port: int = DEFAULT_BROKER_PORT
-    home: Path = field(default_factory=lambda: RUNTIME_DIR / "broker")
+    home: Path = field(default_factory=lambda: BROKER_HOME)
     controller_port: int | None = None
 
     def __post_init__(self) -> None:
@@ -90,8 +95,38 @@ class EmbeddedBroker:
         return self.home / "data"
 
     # --- lifecycle ------------------------------------------------------------------------------
+    @contextmanager
+    def _exclusive(self, timeout: float) -> Iterator[None]:
+        """One start or stop at a time per broker home (two at once could lose track of one)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        with (self.home / "broker.lock").open("w") as lock:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise LabError(
+                            f"Another start or stop of the broker in {self.home} has not finished "
+                            f"within {timeout:.0f} s: wait for it, then try again."
+                        ) from None
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def start(self, timeout: float = 60.0) -> str:
-        """Start the broker (or find it running) and return its bootstrap address."""
+        """Start the broker (or find it running) and return its bootstrap address.
+
+        Two starts at once (two terminals, two kernels) take turns: the second finds the first's
+        broker running.
+        """
+        with self._exclusive(timeout + FORMAT_TIMEOUT):
+            return self._start(timeout)
+
+    def _start(self, timeout: float) -> str:
         pid = self._running_pid()
         if pid is not None:
             running_port = json.loads(self._pid_file.read_text()).get("port")
@@ -146,13 +181,17 @@ class EmbeddedBroker:
             if self._accepts_requests(timeout=2):
                 return self.bootstrap_servers
             time.sleep(0.3)
-        self.stop()
+        self._stop(timeout=30)
         raise LabError(
             f"The Kafka broker did not answer within {timeout:.0f} s: see {self.log_file}."
         )
 
     def stop(self, timeout: float = 30.0) -> bool:
-        """Stop the broker cleanly; return False when it was not running."""
+        """Stop the broker cleanly (SIGKILL after ``timeout`` s); False when it was not running."""
+        with self._exclusive(timeout + 60):
+            return self._stop(timeout)
+
+    def _stop(self, timeout: float) -> bool:
         pid = self._running_pid()
         if pid is None:
             return False
@@ -162,8 +201,14 @@ class EmbeddedBroker:
             time.sleep(0.2)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
-            while _alive(pid):
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
+            if _alive(pid):
+                raise LabError(
+                    f"The Kafka broker (pid {pid}) did not end even after SIGKILL: "
+                    "check `ps` for it, and your machine's load."
+                )
         self._pid_file.unlink(missing_ok=True)
         return True
 
@@ -264,41 +309,61 @@ class EmbeddedBroker:
         """``kafka-storage.sh format`` for a new data folder: KRaft needs a cluster id first."""
         cluster_id = _cluster_id()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
-            [
-                java,
-                *self._jvm_flags(),
-                "-cp",
-                classpath,
-                "kafka.tools.StorageTool",
-                "format",
-                "-t",
-                cluster_id,
-                "-c",
-                str(properties),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        command = [java, *self._jvm_flags(), "-cp", classpath, "kafka.tools.StorageTool"]
+        try:
+            result = subprocess.run(
+                [
+                    *command,
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(properties),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=FORMAT_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            raise LabError(
+                f"Formatting the broker storage in {self._data_dir} took over {FORMAT_TIMEOUT} s: "
+                "check the disk and the machine's load, then start again."
+            ) from None
         if result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
             raise LabError(f"Formatting the broker storage in {self._data_dir} failed: {detail[0]}")
 
 
 def _alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # a zombie child (we started it and nobody reaped it) counts as gone
-    try:
+    try:  # our own child: reap it if it has exited
         waited, _ = os.waitpid(pid, os.WNOHANG)
         return waited == 0
-    except ChildProcessError:
-        return True
+    except ChildProcessError:  # someone else's child, e.g. a notebook kernel's broker
+        return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """State ``Z`` in ``/proc/<pid>/stat`` (Linux); elsewhere ``ps`` says so."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2] == "Z"
+    except FileNotFoundError:
+        return True  # gone between the two looks
+    except OSError:
+        try:
+            state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True,
+                                   text=True, timeout=10, check=False).stdout.strip()  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return state.startswith("Z")
 
 
 def _is_this_broker(pid: int, home: Path) -> bool:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from labsupport.arguments import OneLineParser, at_least_one, duration, port, positive, trigger
 from labsupport.config import (
     CHECKPOINT_ROOT,
     DEFAULT_BROKER_PORT,
@@ -86,26 +87,28 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _reset(args: argparse.Namespace) -> int:
-    import shutil
-
     from labsupport.broker import EmbeddedBroker
+    from labsupport.folders import refuse_unless_lab_folder, remove_lab_folder
     from labsupport.lesson import lessons_dir  # the lessons' folders go with the broker's data
 
-    targets = [DELTA_ROOT, CHECKPOINT_ROOT]
+    targets = [(DELTA_ROOT, "LAB_DELTA_ROOT"), (CHECKPOINT_ROOT, "LAB_CHECKPOINT_ROOT")]
     broker = EmbeddedBroker()
     if args.broker:
         # the lessons' topics go with the broker's data, so their tables and checkpoints must too
-        targets += [broker.home / "data", lessons_dir()]
+        targets += [(broker.home / "data", "the broker's home"), (lessons_dir(), "LAB_LESSONS_DIR")]
+    for target, variable in targets:  # every refusal before anything is stopped or deleted
+        refuse_unless_lab_folder(target, variable)
     if not args.yes:
-        answer = input(f"Delete {', '.join(map(str, targets))}? [y/N] ")
+        if not sys.stdin.isatty():
+            raise LabError("reset asks before it deletes, and there is no terminal: add --yes.")
+        answer = input(f"Delete {', '.join(str(t) for t, _ in targets)}? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             print("Nothing deleted.")
             return 0
     if args.broker and broker.stop():
         print("Kafka broker stopped")
-    for target in targets:
-        if target.exists():
-            shutil.rmtree(target)
+    for target, variable in targets:
+        if remove_lab_folder(target, variable):
             print(f"Deleted {target}")
     print("Reset done: the next run starts from an empty lab.")
     return 0
@@ -147,11 +150,9 @@ def _where(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
-    from labsupport.queries import run_query
-    from labsupport.spark import get_spark
+    from labsupport.commands import show_query
 
-    run_query(get_spark(), _paths(args), args.name).show(args.limit, truncate=False)
-    return 0
+    return show_query(_paths(args), args.name, args.limit)
 
 
 def _preflight(args: argparse.Namespace) -> int:
@@ -191,6 +192,7 @@ def _add_kafka_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", default=TOPIC, help=f"default: KAFKA_TOPIC or {TOPIC}")
     parser.add_argument(
         "--trigger",
+        type=trigger,
         default=TRIGGER_INTERVAL,
         help="an interval such as '30 seconds' (default: LAB_TRIGGER or the design's "
         "30 seconds), or 'available-now' to process what is there and exit",
@@ -198,9 +200,7 @@ def _add_kafka_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m labsupport", description=__doc__.splitlines()[0]
-    )
+    parser = OneLineParser(prog="python -m labsupport", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     setup = commands.add_parser("setup", help="check Java and resolve the JVM jars (once)")
@@ -210,7 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     broker.add_argument("action", choices=["start", "stop", "status"])
     broker.add_argument(
         "--port",
-        type=int,
+        type=port,
         default=DEFAULT_BROKER_PORT,
         help=f"listener port (default {DEFAULT_BROKER_PORT}; the controller uses port+1)",
     )
@@ -241,14 +241,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     pipeline.add_argument(
         "--max-offsets-per-trigger",
-        type=int,
+        type=at_least_one,
         default=MAX_OFFSETS_PER_TRIGGER,
         help=f"cap on records per micro-batch (default {MAX_OFFSETS_PER_TRIGGER})",
     )
     pipeline.set_defaults(run=_pipeline)
 
     gold = commands.add_parser("gold", help="print the newest Gold windows")
-    gold.add_argument("--limit", type=int, default=10)
+    gold.add_argument("--limit", type=at_least_one, default=10)
     _add_location_options(gold)
     gold.set_defaults(run=_gold)
 
@@ -261,7 +261,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sql = commands.add_parser("sql", help="run one of the design's SQL checks against the tables")
     sql.add_argument("name", choices=["bronze_check", "gold_revenue"])
-    sql.add_argument("--limit", type=int, default=20)
+    sql.add_argument("--limit", type=at_least_one, default=20)
     _add_location_options(sql)
     sql.set_defaults(run=_sql)
 
@@ -281,9 +281,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_kafka_options(run)
     _add_location_options(run)
     run.add_argument(
-        "--rate", type=float, default=EVENTS_PER_SECOND, help="events per second (default 5)"
+        "--rate", type=positive, default=EVENTS_PER_SECOND, help="events per second (default 5)"
     )
-    run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    run.add_argument(
+        "--duration", type=duration, default=None, help="stop after this long (90, 90s, 2m)"
+    )
     run.set_defaults(run=_run)
 
     reset = commands.add_parser(

@@ -11,14 +11,18 @@ import subprocess
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from labsupport.config import WINDOW_DURATION, KafkaSettings, LabPaths
+from labsupport.durations import AVAILABLE_NOW
+from labsupport.errors import LabError
 from labsupport.observe import freshness_seconds, newest_gold_windows, progress_rows, where_is
-from labsupport.runner import AVAILABLE_NOW, Pipeline, start_pipeline
+from labsupport.queries import run_query
+from labsupport.runner import Pipeline, start_pipeline
 from labsupport.spark import get_spark, let_ctrl_c_stop_streams_cleanly
 
 __all__ = ["gold_table", "run_lab", "run_pipeline", "show_gold", "show_where"]
@@ -133,15 +137,46 @@ def gold_table(paths: LabPaths, limit: int = 10) -> Table:
     return table
 
 
+def require_tables(paths: LabPaths) -> None:
+    """A one-line error before Spark starts when the pipeline has not created its tables yet."""
+    for name, table in (("Bronze", paths.bronze), ("quarantine", paths.quarantine),
+                        ("Gold", paths.gold)):  # fmt: skip
+        if not (Path(table) / "_delta_log").is_dir():
+            raise LabError(
+                f"No {name} table at {table} yet: run the pipeline first "
+                "(`make run`, or `python -m labsupport pipeline run`)."
+            )
+
+
 def show_gold(paths: LabPaths, limit: int) -> int:
+    require_tables(paths)
     console.print(gold_table(paths, limit))
     return 0
 
 
 def show_where(paths: LabPaths, order_id: str) -> int:
+    require_tables(paths)
     for line in where_is(get_spark(), paths, order_id):
         console.print(line)
     return 0
+
+
+def show_query(paths: LabPaths, name: str, limit: int) -> int:
+    """One of the design's SQL checks (``data/queries/<name>.sql``) against the tables."""
+    require_tables(paths)
+    run_query(get_spark(), paths, name).show(limit, truncate=False)
+    return 0
+
+
+def stop_producer(producer: subprocess.Popen, timeout: float = 15.0) -> None:
+    """SIGINT (the producer flushes and prints its count), SIGKILL after ``timeout`` s; reaped."""
+    if producer.poll() is None:
+        producer.send_signal(signal.SIGINT)
+        try:
+            producer.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(producer.pid, signal.SIGKILL)
+            producer.wait(timeout)
 
 
 def run_lab(
@@ -171,14 +206,16 @@ def run_lab(
         start_new_session=True,  # Ctrl-C reaches us; we stop the producer so it flushes cleanly
     )
     console.print(f"Producer started: {rate:g} events/s to {topic} (pid {producer.pid})")
-    spark = get_spark()
-    let_ctrl_c_stop_streams_cleanly()
-    pipeline = start_pipeline(spark, settings, topic, paths, trigger=trigger)
-    console.print(
-        f"Pipeline started (trigger: {trigger}); Gold appears after the first batches. Ctrl-C to stop."
-    )
-    deadline = None if duration is None else time.monotonic() + duration
-    try:
+    pipeline: Pipeline | None = None
+    try:  # whatever fails from here on, and whenever Ctrl-C arrives, the producer is stopped
+        spark = get_spark()
+        let_ctrl_c_stop_streams_cleanly()
+        pipeline = start_pipeline(spark, settings, topic, paths, trigger=trigger)
+        console.print(
+            f"Pipeline started (trigger: {trigger}); Gold appears after the first batches. "
+            "Ctrl-C to stop."
+        )
+        deadline = None if duration is None else time.monotonic() + duration
         with Live(gold_table(paths), console=console, refresh_per_second=1) as live:
             while deadline is None or time.monotonic() < deadline:
                 time.sleep(refresh)
@@ -190,12 +227,8 @@ def run_lab(
     except KeyboardInterrupt:
         console.print("Stopping (Ctrl-C)...")
     finally:
-        if producer.poll() is None:
-            producer.send_signal(signal.SIGINT)
-            try:
-                producer.wait(15)
-            except subprocess.TimeoutExpired:
-                os.kill(producer.pid, signal.SIGKILL)
-        pipeline.stop()
+        stop_producer(producer)
+        if pipeline is not None:
+            pipeline.stop()
     console.print(_table_counts(paths))
     return 0

@@ -25,16 +25,22 @@ from datetime import timedelta
 from pathlib import Path
 
 from labsupport.durations import spark_interval
+from labsupport.env import env_choice, env_duration, env_int, env_trigger
 from labsupport.errors import LabError
 
 __all__ = [
+    "BROKER_HOME",
     "BRONZE_TABLE",
     "CATALOGUE_FILE",
     "CHECKPOINT_ROOT",
     "DATA_DIR",
     "DEFAULT_BROKER_PORT",
+    "DEFAULT_CHECKPOINT_ROOT",
+    "DEFAULT_DELTA_ROOT",
+    "DEFAULT_LESSONS_DIR",
     "DELTA_ROOT",
     "EVENTS_PER_SECOND",
+    "FUTURE_TOLERANCE",
     "GOLD_TABLE",
     "KAFKA_FETCH_MAX_WAIT_MS",
     "MAX_OFFSETS_PER_TRIGGER",
@@ -42,6 +48,7 @@ __all__ = [
     "QUARANTINE_TABLE",
     "RUNTIME_DIR",
     "SCENARIOS_DIR",
+    "SECURITY_PROTOCOLS",
     "STARTING_OFFSETS",
     "TOPIC",
     "TOPIC_PARTITIONS",
@@ -64,9 +71,15 @@ RUNTIME_DIR: Path = PROJECT_ROOT / ".lab"
 DATA_DIR: Path = PROJECT_ROOT / "data"
 SCENARIOS_DIR: Path = DATA_DIR / "scenarios"
 CATALOGUE_FILE: Path = DATA_DIR / "products.csv"
+#: The embedded broker's home (its data in ``data/``, its log and pid file beside it).
+BROKER_HOME: Path = RUNTIME_DIR / "broker"
+#: Every lesson's workspace, one folder per lesson, unless ``LAB_LESSONS_DIR`` says otherwise.
+DEFAULT_LESSONS_DIR: Path = RUNTIME_DIR / "lessons"
 #: Delta tables and streaming checkpoints, as the design lays them out (``./delta``, ``./checkpoints``).
-DELTA_ROOT: Path = Path(os.environ.get("LAB_DELTA_ROOT") or PROJECT_ROOT / "delta")
-CHECKPOINT_ROOT: Path = Path(os.environ.get("LAB_CHECKPOINT_ROOT") or PROJECT_ROOT / "checkpoints")
+DEFAULT_DELTA_ROOT: Path = PROJECT_ROOT / "delta"
+DEFAULT_CHECKPOINT_ROOT: Path = PROJECT_ROOT / "checkpoints"
+DELTA_ROOT: Path = Path(os.environ.get("LAB_DELTA_ROOT") or DEFAULT_DELTA_ROOT)
+CHECKPOINT_ROOT: Path = Path(os.environ.get("LAB_CHECKPOINT_ROOT") or DEFAULT_CHECKPOINT_ROOT)
 #: Table locations relative to a Delta root.
 BRONZE_TABLE = "bronze/order_events"
 QUARANTINE_TABLE = "bronze/order_events_quarantine"
@@ -87,16 +100,22 @@ WATERMARK = timedelta(minutes=10)
 #: The same two durations as the interval text Spark's ``window``/``withWatermark`` take.
 WINDOW_DURATION: str = spark_interval(WINDOW)
 WATERMARK_DELAY: str = spark_interval(WATERMARK)
-TRIGGER_INTERVAL: str = os.environ.get("LAB_TRIGGER", "30 seconds")
-MAX_OFFSETS_PER_TRIGGER: int = int(os.environ.get("LAB_MAX_OFFSETS_PER_TRIGGER", "10000"))
+#: How far an event's time may lie ahead of the broker's receipt time (``kafka_ingest_ts``)
+#: before the event is quarantined: a producer clock that runs ahead must not drag Gold's
+#: watermark into the future (lesson 04). ``LAB_FUTURE_TOLERANCE`` changes it.
+FUTURE_TOLERANCE = timedelta(seconds=env_duration("LAB_FUTURE_TOLERANCE", "5 minutes"))
+TRIGGER_INTERVAL: str = env_trigger("LAB_TRIGGER", "30 seconds")
+MAX_OFFSETS_PER_TRIGGER: int = env_int("LAB_MAX_OFFSETS_PER_TRIGGER", 10_000, minimum=1)
 #: The lab reads from the earliest offset on a query's first run, so nothing produced before
 #: the job started is missed; the design's ``latest`` silently skips those events.
-STARTING_OFFSETS: str = os.environ.get("LAB_STARTING_OFFSETS", "earliest")
+STARTING_OFFSETS: str = env_choice("LAB_STARTING_OFFSETS", "earliest", ("earliest", "latest"))
 
 _SECRET_KEY = re.compile(r"password|secret", re.IGNORECASE)
 #: greedy up to the last quote: a password may itself contain quotes (over-masking is safe)
 _JAAS_PASSWORD = re.compile(r'(password=)".*"', re.DOTALL)
 
+#: What ``KAFKA_SECURITY_PROTOCOL`` may say (Kafka's own names).
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 _SASL_LOGIN_MODULES = {
     "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
     "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
@@ -151,15 +170,20 @@ class KafkaSettings:
     def from_env(cls, bootstrap_servers: str | None = None) -> KafkaSettings:
         """Settings from ``KAFKA_*`` variables; the embedded broker's address by default."""
         env = os.environ
+        username = env.get("KAFKA_SASL_USERNAME") or None
+        if env.get("KAFKA_SASL_PASSWORD") and not username:
+            raise LabError(
+                "KAFKA_SASL_PASSWORD is set without KAFKA_SASL_USERNAME: set both, or neither."
+            )
+        protocol = env_choice("KAFKA_SECURITY_PROTOCOL", None, SECURITY_PROTOCOLS)
+        mechanism = env_choice("KAFKA_SASL_MECHANISM", None, tuple(_SASL_LOGIN_MODULES))
         return cls(
             bootstrap_servers=bootstrap_servers
             or env.get("KAFKA_BOOTSTRAP_SERVERS")
             or f"127.0.0.1:{DEFAULT_BROKER_PORT}",
-            security_protocol=env.get("KAFKA_SECURITY_PROTOCOL")
-            or ("SASL_SSL" if env.get("KAFKA_SASL_USERNAME") else None),
-            sasl_mechanism=env.get("KAFKA_SASL_MECHANISM")
-            or ("PLAIN" if env.get("KAFKA_SASL_USERNAME") else None),
-            sasl_username=env.get("KAFKA_SASL_USERNAME"),
+            security_protocol=protocol or ("SASL_SSL" if username else None),
+            sasl_mechanism=mechanism or ("PLAIN" if username else None),
+            sasl_username=username,
             sasl_password=env.get("KAFKA_SASL_PASSWORD"),
         )
 

@@ -27,11 +27,14 @@ from datetime import datetime, timezone
 from numbers import Integral, Real
 from typing import Any
 
+from labsupport.config import FUTURE_TOLERANCE
+from labsupport.durations import spark_interval
 from labsupport.schema import EVENT_FIELDS, EVENT_TYPES, PRODUCT_CATEGORIES, REGIONS
 
 __all__ = [
     "CENT",
     "FATES",
+    "FUTURE_REASON",
     "TIMESTAMP_PATTERN",
     "event_time",
     "event_violations",
@@ -51,6 +54,10 @@ FATES = ("counted", "not_counted", "dropped_late", "quarantine", "duplicate")
 TIMESTAMP_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 #: total_price must equal unit_price × quantity within a cent (float arithmetic gets its slack).
 CENT = 0.01 + 1e-9
+#: An event stamped further ahead of its receipt than the tolerance: a producer clock gone wrong.
+FUTURE_REASON = (
+    f"event_timestamp is more than {spark_interval(FUTURE_TOLERANCE)} after the broker received it"
+)
 
 _STRING_FIELDS = ("order_id", "customer_id", "product_id", "product_name", "product_category",
                   "event_type", "region")  # fmt: skip
@@ -82,10 +89,14 @@ def is_whole_number(value: object) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def event_violations(event: dict[str, Any], *, strict: bool = False) -> list[str]:
+def event_violations(
+    event: dict[str, Any], *, strict: bool = False, received_at: datetime | None = None
+) -> list[str]:
     """Every contract rule a decoded event breaks (empty when it is valid).
 
     ``strict`` adds the producer's two promises (a UUID ``order_id``, the exact timestamp shape).
+    ``received_at`` (naive UTC: the broker's receipt time) adds the clock rule: an event stamped
+    more than :data:`~labsupport.config.FUTURE_TOLERANCE` after it breaks the contract.
     """
     reasons = [f"missing field {name}" for name in EVENT_FIELDS if name not in event]
     for name in _STRING_FIELDS:
@@ -121,6 +132,9 @@ def event_violations(event: dict[str, Any], *, strict: bool = False) -> list[str
         and abs(total_price - unit_price * quantity) > CENT
     ):
         reasons.append("total_price is not unit_price × quantity")
+    moment = event_time(event.get("event_timestamp"))
+    if received_at is not None and moment is not None and moment > received_at + FUTURE_TOLERANCE:
+        reasons.append(FUTURE_REASON)
     if strict and isinstance(event.get("order_id"), str):
         try:
             uuid.UUID(event["order_id"])
@@ -130,11 +144,12 @@ def event_violations(event: dict[str, Any], *, strict: bool = False) -> list[str
 
 
 def read_record(
-    value: bytes | None, *, strict: bool = False
+    value: bytes | None, *, strict: bool = False, received_at: datetime | None = None
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """A Kafka value → ``(event, reasons)``, decoding it the way the pipeline does.
 
     ``event`` is None when the value is not a UTF-8 JSON object; ``reasons`` is empty when valid.
+    ``received_at`` is the record's receipt time, for the clock rule (see :func:`event_violations`).
     """
     if value is None:
         return None, ["record has no value"]
@@ -146,9 +161,11 @@ def read_record(
         return None, ["value is not a JSON object"]
     if not isinstance(decoded, dict):
         return None, ["value is not a JSON object"]
-    return decoded, event_violations(decoded, strict=strict)
+    return decoded, event_violations(decoded, strict=strict, received_at=received_at)
 
 
-def record_violations(value: bytes | None, *, strict: bool = False) -> list[str]:
+def record_violations(
+    value: bytes | None, *, strict: bool = False, received_at: datetime | None = None
+) -> list[str]:
     """Every contract rule a Kafka value breaks (empty for a valid event)."""
-    return read_record(value, strict=strict)[1]
+    return read_record(value, strict=strict, received_at=received_at)[1]

@@ -20,7 +20,7 @@ import math
 import re
 from datetime import timedelta
 
-__all__ = ["parse_duration", "spark_interval"]
+__all__ = ["AVAILABLE_NOW", "parse_duration", "spark_interval", "trigger_interval"]
 
 _UNITS = {
     "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
@@ -76,3 +76,20 @@ def spark_interval(duration: timedelta) -> str:
             count = millis // size
             return f"{count} {word}{'' if count == 1 else 's'}"
     raise AssertionError("unreachable: every whole number of ms is a count of milliseconds")
+
+
+#: The trigger that reads what is there now, in micro-batches, and stops.
+AVAILABLE_NOW = "available-now"
+
+
+def trigger_interval(trigger: str) -> str | None:
+    """A trigger as people type it → Spark's interval text, or None for ``available-now``.
+
+    >>> trigger_interval("30 seconds"), trigger_interval("1m"), trigger_interval("available-now")
+    ('30 seconds', '1 minute', None)
+
+    Anything else raises ``ValueError`` (``"5 bananas"``, ``"-1"``).
+    """
+    if trigger == AVAILABLE_NOW:
+        return None
+    return spark_interval(timedelta(seconds=parse_duration(trigger)))

@@ -3,11 +3,18 @@
 A :class:`LabError`'s message is a single line that says what went wrong and what to do; the
 command line prints it without a stack trace. :func:`explain_failure` turns a streaming query's
 failure (a page of JVM stack trace) into such a line.
+
+Importing this module also makes an *uncaught* :class:`LabError` print as that one line
+(``error: ...``, exit code 1) in every script and command — e.g. a bad ``LAB_*`` setting, which
+is read when :mod:`labsupport.config` is imported, before any command's own handler runs. Other
+exceptions print as before; Jupyter shows errors its own way and is not affected.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from types import TracebackType
 
 __all__ = ["LabError", "explain_failure"]
 
@@ -16,6 +23,24 @@ _STREAM_FAILED = re.compile(r"^\[STREAM_FAILED\] Query \[[^\]]*\] terminated wit
 
 class LabError(RuntimeError):
     """A problem with the learner's setup, with a one-line message naming the fix."""
+
+
+def _print_lab_errors_in_one_line() -> None:
+    previous = sys.excepthook
+    if getattr(previous, "lab_one_line", False):
+        return
+
+    def hook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        if isinstance(error, LabError):
+            print(f"error: {error}", file=sys.stderr)
+        else:
+            previous(kind, error, trace)
+
+    hook.lab_one_line = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
+_print_lab_errors_in_one_line()
 
 
 def explain_failure(error: BaseException) -> str:

@@ -32,6 +32,8 @@ __all__ = ["JarGroup", "ensure_jars", "jars_dir", "pyspark_jars_dir"]
 JarGroup = Literal["spark", "broker"]
 _PACKAGES: dict[str, list[str]] = {"spark": SPARK_PACKAGES, "broker": BROKER_PACKAGES}
 _MANIFEST = "resolved.txt"
+#: Seconds one group's resolution may take (about 30 s from Maven Central here).
+RESOLVE_TIMEOUT = 900
 
 
 def pyspark_jars_dir() -> Path:
@@ -142,7 +144,15 @@ def _ivy_retrieve(group: str, coordinates: list[str], into: Path) -> dict[str, P
         settings.write_text(_ivy_settings(repository))
         command[3:3] = ["-settings", str(settings)]
     with log.open("w") as out:
-        result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
+        try:
+            result = subprocess.run(
+                command, stdout=out, stderr=subprocess.STDOUT, check=False, timeout=RESOLVE_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            raise LabError(
+                f"Downloading the {group} jars took over {RESOLVE_TIMEOUT} s (see {log}): check the "
+                "network or set LAB_MAVEN_REPO to a closer mirror, then run `make setup` again."
+            ) from None
     jars = {path.parent.name: path for path in into.glob("*/*.jar")}
     if result.returncode != 0 or not jars:
         raise LabError(

@@ -45,11 +45,23 @@ def java_executable() -> str:
     return found
 
 
+#: Seconds ``java -version`` may take (a JVM starts in well under one; a hung one never ends).
+JAVA_TIMEOUT = 30
+
+
 @cache
 def java_version(java: str | None = None) -> int:
     """The major version of ``java`` (17 for ``openjdk version "17.0.15"``)."""
     java = java or java_executable()
-    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, check=False, timeout=JAVA_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        raise LabError(
+            f"`{java} -version` did not answer within {JAVA_TIMEOUT} s: check that it is a "
+            "working JDK (or set JAVA_HOME to one)."
+        ) from None
     match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
     if not match:
         raise LabError(f"Could not read the version of {java}: check that it is a working JDK.")

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,8 +42,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labsupport.checks.core import CheckResult
-from labsupport.config import RUNTIME_DIR, TOPIC, KafkaSettings, LabPaths
+from labsupport.config import DEFAULT_LESSONS_DIR, TOPIC, KafkaSettings, LabPaths
+from labsupport.env import env_flag
 from labsupport.errors import LabError
+from labsupport.folders import claim, remove_lab_folder
 from labsupport.index import IndexEntry, lesson_index
 from labsupport.score import Scoreboard
 from labsupport.topics import broker_reachable, delete_topic, ensure_topic
@@ -57,11 +58,7 @@ T = TypeVar("T")
 
 def lessons_dir() -> Path:
     """The folder that holds every lesson's workspace: ``LAB_LESSONS_DIR``, else ``.lab/lessons``."""
-    return Path(os.environ.get("LAB_LESSONS_DIR") or RUNTIME_DIR / "lessons")
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "0").strip().lower() in {"1", "true", "yes"}
+    return Path(os.environ.get("LAB_LESSONS_DIR") or DEFAULT_LESSONS_DIR)
 
 
 # --- The lesson ----------------------------------------------------------------------------------------
@@ -73,7 +70,7 @@ class Lesson:
     title: str
     kafka: KafkaSettings = field(default_factory=KafkaSettings.from_env)
     root: Path = field(init=False)
-    score: Scoreboard = field(default_factory=lambda: Scoreboard(strict=_env_flag("LAB_STRICT")))
+    score: Scoreboard = field(default_factory=lambda: Scoreboard(strict=env_flag("LAB_STRICT")))
 
     def __post_init__(self) -> None:
         if not _NUMBER.match(self.number):
@@ -119,7 +116,7 @@ class Lesson:
     @property
     def fast(self) -> bool:
         """True under ``LAB_FAST=1`` (CI's short mode): use fewer events and shorter waits."""
-        return _env_flag("LAB_FAST")
+        return env_flag("LAB_FAST")
 
     @property
     def strict(self) -> bool:
@@ -166,10 +163,9 @@ class Lesson:
         """
         stopped = _stop_active_queries()
         topic_note = self._delete_topic(timeout)
-        folder_note = f"nothing in {self.root}"
-        if self.root.exists():
-            shutil.rmtree(self.root)
-            folder_note = f"deleted {self.root}"
+        deleted = remove_lab_folder(self.root, "LAB_LESSONS_DIR")
+        folder_note = f"deleted {self.root}" if deleted else f"nothing in {self.root}"
+        claim(self.root)  # the lesson's next cells write here: a folder the lab made
         notes = [topic_note, folder_note]
         if stopped:
             notes.insert(0, f"stopped {stopped} streaming quer{'y' if stopped == 1 else 'ies'}")
@@ -283,7 +279,8 @@ def start_lesson(number: str, title: str | None = None) -> Lesson:
             )
         title = titles[number]
     lesson = Lesson(number, title)
-    lesson.root.mkdir(parents=True, exist_ok=True)
+    claim(lessons_dir())
+    claim(lesson.root)
     modes = [name for name, on in (("fast", lesson.fast), ("strict", lesson.strict)) if on]
     print(
         f"Lesson {number} — {title}\n"

@@ -21,8 +21,8 @@ from datetime import timedelta
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from labsupport.config import WATERMARK, WATERMARK_DELAY, WINDOW, WINDOW_DURATION
-from labsupport.contract import CENT
+from labsupport.config import FUTURE_TOLERANCE, WATERMARK, WATERMARK_DELAY, WINDOW, WINDOW_DURATION
+from labsupport.contract import CENT, FUTURE_REASON
 from labsupport.schema import (
     BRONZE_SCHEMA,
     EVENT_SCHEMA,
@@ -155,6 +155,10 @@ def _validation_rules() -> list[tuple[Column, Column]]:
         (
             F.abs(event.total_price - event.unit_price * event.quantity) > CENT,
             F.lit("total_price is not unit_price × quantity"),
+        ),
+        (
+            event.event_timestamp > F.col("kafka_ingest_ts") + F.lit(FUTURE_TOLERANCE),
+            F.lit(FUTURE_REASON),
         ),
     ]
     return rules

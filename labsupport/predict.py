@@ -11,7 +11,9 @@ The rule it models (:data:`labsupport.pipeline.GOLD_RULE`, checked against real 
 "where did my event go?" (:mod:`labsupport.observe`) and the lessons' pictures all call it.
 
 1. Only **valid ORDER_PLACED** events reach Gold. A record that breaks the event contract goes to
-   quarantine; a valid cancel or update stays in Bronze.
+   quarantine — so does an event stamped more than ``FUTURE_TOLERANCE`` (5 minutes) after the
+   broker received it, which would otherwise drag the watermark into the future; a valid cancel
+   or update stays in Bronze.
 2. The **watermark** a micro-batch runs with is the largest ``event_timestamp`` of the
    ORDER_PLACED events seen in *earlier* micro-batches, minus 10 minutes. The first batch has
    none (Spark writes 1970-01-01), so nothing in it is late. It never moves backwards.
@@ -35,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -102,13 +104,21 @@ def counts_in_gold(event_time: datetime, watermark: datetime | None) -> bool:
 
 
 # --- Reading records the way the pipeline does ----------------------------------------------------
-def read_event(record: Record) -> tuple[dict[str, Any] | None, list[str]]:
-    """``(event, reasons)``: a dict as it is, bytes decoded like Kafka's value; reasons if invalid."""
+def read_event(
+    record: Record, received_at: datetime | None = None
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """``(event, reasons)``: a dict as it is, bytes decoded like Kafka's value; reasons if invalid.
+
+    ``received_at`` is when the broker receives the record (naive UTC; default: now, as a
+    prediction is made before the records are sent) — an event stamped more than the clock
+    tolerance after it is invalid, as in the pipeline.
+    """
+    received = received_at or datetime.now(timezone.utc).replace(tzinfo=None)
     if isinstance(record, (bytes, bytearray)):
-        return read_record(bytes(record))
+        return read_record(bytes(record), received_at=received)
     if not isinstance(record, dict):
         return None, [f"a record is a dict or bytes, not {type(record).__name__}"]
-    return record, event_violations(record)
+    return record, event_violations(record, received_at=received)
 
 
 # --- Phases → fates → Gold ---------------------------------------------------------------------------

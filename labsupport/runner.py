@@ -17,10 +17,10 @@ Each query keeps its Kafka offsets, and Gold its state and watermark, in its own
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -33,8 +33,9 @@ from labsupport.config import (
     KafkaSettings,
     LabPaths,
 )
-from labsupport.durations import parse_duration, spark_interval
+from labsupport.durations import AVAILABLE_NOW, trigger_interval
 from labsupport.errors import LabError, explain_failure
+from labsupport.folders import claim
 from labsupport.pipeline import (
     bronze_rows,
     gold_windows,
@@ -47,7 +48,6 @@ from labsupport.schema import BRONZE_SCHEMA, GOLD_KEY, GOLD_SCHEMA, QUARANTINE_S
 from labsupport.spark import quiet_spark_logs
 
 __all__ = [
-    "AVAILABLE_NOW",
     "QUERIES",
     "Pipeline",
     "StoppedMidBatch",
@@ -55,6 +55,7 @@ __all__ = [
     "create_tables",
     "read_kafka",
     "read_topic_now",
+    "refuse_a_new_checkpoint_over_data",
     "run_available_now",
     "start_pipeline",
     "stopped_mid_batch_reported_briefly",
@@ -62,22 +63,19 @@ __all__ = [
     "upsert_gold",
 ]
 
-AVAILABLE_NOW = "available-now"
 #: The pipeline's queries, each with its own checkpoint; a lesson may start only some of them.
 QUERIES = ("bronze", "quarantine", "gold")
 
 
 def trigger_options(trigger: str) -> dict[str, object]:
     """``"30 seconds"`` → a processing-time trigger; ``"available-now"`` → process what is there, then stop."""
-    if trigger == AVAILABLE_NOW:
-        return {"availableNow": True}
     try:
-        interval = spark_interval(timedelta(seconds=parse_duration(trigger)))
+        interval = trigger_interval(trigger)
     except ValueError:
         raise LabError(
             f"--trigger {trigger!r} is not an interval like '30 seconds' or '{AVAILABLE_NOW}'."
         ) from None
-    return {"processingTime": interval}
+    return {"availableNow": True} if interval is None else {"processingTime": interval}
 
 
 def read_kafka(
@@ -124,7 +122,13 @@ def read_topic_now(spark: SparkSession, settings: KafkaSettings, topic: str) -> 
 
 
 def create_tables(spark: SparkSession, paths: LabPaths) -> None:
-    """Create the three tables up front (empty), so they can be queried before the first batch."""
+    """Create the three tables up front (empty), so they can be queried before the first batch.
+
+    The two roots are created first and marked as the lab's (:func:`labsupport.folders.claim`),
+    so that ``make clean`` may delete them later — and nothing it did not create.
+    """
+    claim(paths.delta_root)
+    claim(paths.checkpoint_root)
     for path, schema, partitions in (
         (paths.bronze, BRONZE_SCHEMA, ["event_date"]),
         (paths.quarantine, QUARANTINE_SCHEMA, []),
@@ -134,6 +138,34 @@ def create_tables(spark: SparkSession, paths: LabPaths) -> None:
         if partitions:
             builder = builder.partitionedBy(*partitions)
         builder.execute()
+
+
+def _holds_data(table: str) -> bool:
+    """True when the Delta table at ``table`` has rows: a version after the empty one
+    :func:`create_tables` writes, or files added in its first."""
+    log = Path(table) / "_delta_log"
+    versions = sorted(log.glob("*.json")) if log.is_dir() else []
+    if len(versions) > 1 or any(log.glob("*.checkpoint*.parquet")):
+        return True
+    return bool(versions) and '"add"' in versions[0].read_text()
+
+
+def refuse_a_new_checkpoint_over_data(paths: LabPaths, queries: Sequence[str] = QUERIES) -> None:
+    """A one-line :class:`LabError` when a query would start a new checkpoint over a full table.
+
+    A checkpoint and its table belong together. A new checkpoint reads the topic from
+    ``startingOffsets`` again: Bronze and quarantine would hold every record twice, and Gold
+    would MERGE the totals of a partial replay over complete ones (lesson 06).
+    """
+    tables = {"bronze": paths.bronze, "quarantine": paths.quarantine, "gold": paths.gold}
+    for query in queries:
+        checkpoint = Path(paths.checkpoint(query))
+        if not (checkpoint / "offsets").is_dir() and _holds_data(tables[query]):
+            raise LabError(
+                f"The {query} table {tables[query]} holds data but its checkpoint {checkpoint} "
+                "is new: the query would read the topic again into it. Start both over with "
+                "`make clean` (a lesson: lesson.reset()), or restore the checkpoint."
+            )
 
 
 def upsert_gold(gold_path: str) -> Callable[[DataFrame, int], None]:
@@ -286,17 +318,21 @@ def start_pipeline(
     max_offsets_per_trigger: int | None = MAX_OFFSETS_PER_TRIGGER,
     name_prefix: str = "",
     queries: tuple[str, ...] = QUERIES,
+    allow_new_checkpoint: bool = False,
 ) -> Pipeline:
     """Start Bronze, quarantine and Gold on ``topic``; returns at once (queries run in the background).
 
     ``queries`` names the ones to start (default: all three). Each reads the topic on its own,
     so a lesson about Bronze alone can leave Gold out and save its work; the tables are created
-    either way.
+    either way. A query whose checkpoint is new while its table already holds data is refused
+    (see :func:`refuse_a_new_checkpoint_over_data`) unless ``allow_new_checkpoint``.
     """
     unknown = sorted(set(queries) - set(QUERIES))
     if unknown or not queries:
         raise LabError(f"queries must name some of {', '.join(QUERIES)}; not {unknown or 'none'}.")
     paths = paths or LabPaths()
+    if not allow_new_checkpoint:
+        refuse_a_new_checkpoint_over_data(paths, queries)
     create_tables(spark, paths)
     trigger_kwargs = trigger_options(trigger)
 
@@ -355,6 +391,7 @@ def run_available_now(
     max_offsets_per_trigger: int | None = None,
     queries: tuple[str, ...] = QUERIES,
     timeout: float = 180.0,
+    allow_new_checkpoint: bool = False,
 ) -> Pipeline:
     """Run the pipeline once over what the topic holds now, then stop it: a bounded run.
 
@@ -374,6 +411,7 @@ def run_available_now(
         starting_offsets=starting_offsets,
         max_offsets_per_trigger=max_offsets_per_trigger,
         queries=queries,
+        allow_new_checkpoint=allow_new_checkpoint,
     )
     with pipeline:
         pipeline.await_all(timeout=timeout)

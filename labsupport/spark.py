@@ -23,6 +23,7 @@ from importlib import resources
 from pyspark.sql import SparkSession
 
 from labsupport.config import RUNTIME_DIR
+from labsupport.env import env_flag, env_int, env_memory
 from labsupport.jars import ensure_jars
 from labsupport.java import FAST_START_OPTIONS, require_java
 from labsupport.versions import check_installed
@@ -41,8 +42,8 @@ def spark_config(
 ) -> dict[str, str]:
     """Every setting of the lab's session (``LAB_SPARK_UI=1`` turns the web UI on)."""
     if ui is None:
-        ui = os.environ.get("LAB_SPARK_UI", "0") == "1"
-    partitions = shuffle_partitions or int(os.environ.get("LAB_SHUFFLE_PARTITIONS", "2"))
+        ui = env_flag("LAB_SPARK_UI")
+    partitions = shuffle_partitions or env_int("LAB_SHUFFLE_PARTITIONS", 2, minimum=1)
     log_config = resources.files("labsupport") / "resources" / "log4j2-spark.properties"
     java_options = " ".join(
         (
@@ -56,7 +57,7 @@ def spark_config(
         "spark.app.name": "streaming-lab",
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
-        "spark.driver.memory": os.environ.get("LAB_DRIVER_MEMORY", "2g"),
+        "spark.driver.memory": env_memory("LAB_DRIVER_MEMORY", "2g"),
         "spark.driver.extraJavaOptions": java_options,
         "spark.jars": ",".join(str(jar) for jar in ensure_jars("spark")),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",

@@ -16,10 +16,9 @@ Bootstrap servers and SASL credentials come from ``KAFKA_*`` variables (never pr
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,8 +27,9 @@ if (
 ):  # run as a file (python producer/order_producer.py): make the package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from labsupport.arguments import OneLineParser, argument, at_least_one, count, duration, positive
 from labsupport.config import EVENTS_PER_SECOND, TOPIC, TRIGGER_INTERVAL, KafkaSettings
-from labsupport.durations import parse_duration
+from labsupport.durations import AVAILABLE_NOW, parse_duration
 from labsupport.errors import LabError
 from producer.feed import DEFAULT_CUSTOMERS
 from producer.malformed import MALFORMED_KINDS
@@ -44,46 +44,17 @@ T = TypeVar("T")
 
 #: Between two phases of a scenario the CLI waits one trigger interval plus a margin, so the
 #: running pipeline processes phase 1 (and advances its watermark) before phase 2 arrives.
-DEFAULT_PHASE_GAP = parse_duration(TRIGGER_INTERVAL) + 15
+#: (With ``LAB_TRIGGER=available-now`` nothing runs on its own between phases: just the margin.)
+DEFAULT_PHASE_GAP = (
+    0 if TRIGGER_INTERVAL == AVAILABLE_NOW else parse_duration(TRIGGER_INTERVAL)
+) + 15
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not the usage block
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-def _argument(
-    convert: Callable[[str], T], accept: Callable[[T], bool], requirement: str, kind: str | None
-) -> Callable[[str], T]:
-    """An argparse ``type``: ``convert`` the text (it is not ``kind`` if that fails), then ``accept`` it.
-
-    Both refusals are one line: ``'fast' is not a number``, ``'0' must be a number above 0``;
-    without ``kind`` the converter's own ValueError is the message.
-    """
-
-    def parse(text: str) -> T:
-        try:
-            value = convert(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not {kind}" if kind else str(error)
-            ) from None
-        if not accept(value):
-            raise argparse.ArgumentTypeError(f"{text!r} must be {requirement}")
-        return value
-
-    return parse
-
-
-_positive = _argument(float, lambda value: 0 < value < math.inf, "a number above 0", "a number")
-_count = _argument(int, lambda value: value >= 0, "0 or more", "a whole number")
-_at_least_one = _argument(int, lambda value: value >= 1, "1 or more", "a whole number")
-_fraction = _argument(float, is_fraction, "a fraction between 0 and 1", "a number")
-_duration = _argument(parse_duration, lambda value: value > 0, "longer than 0 s", None)
+_fraction = argument(float, is_fraction, "a fraction between 0 and 1", "a number")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m producer.order_producer",
         description="Publish the lab's order-event feed to Kafka, or replay a recorded scenario.",
         epilog="Ctrl-C stops cleanly: the producer flushes and prints what was acknowledged.",
@@ -100,18 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument(
         "--rate",
         metavar="N",
-        type=_positive,
+        type=positive,
         default=EVENTS_PER_SECOND,
         help=f"records per second (default {EVENTS_PER_SECOND:g})",
     )
     feed.add_argument(
         "--count",
-        type=_count,
+        type=count,
         metavar="N",
         help="stop after this many records (with --duration: whichever first)",
     )
     feed.add_argument(
-        "--duration", type=_duration, metavar="TIME", help="stop after this long (90, 90s, 2m)"
+        "--duration", type=duration, metavar="TIME", help="stop after this long (90, 90s, 2m)"
     )
     feed.add_argument(
         "--seed", type=int, metavar="N", help="make the feed reproducible (same orders)"
@@ -119,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument(
         "--customers",
         metavar="N",
-        type=_at_least_one,
+        type=at_least_one,
         default=DEFAULT_CUSTOMERS,
         help=f"size of the customer pool (default {DEFAULT_CUSTOMERS})",
     )
@@ -134,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     modes.add_argument(
         "--lateness",
         metavar="TIME",
-        type=_duration,
+        type=duration,
         default=DEFAULT_LATENESS,
         help="how late: each late event is set back 0.5× to 1.5× this (default 12m)",
     )
@@ -155,12 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay = parser.add_argument_group("recorded scenarios")
     replay.add_argument("--scenario", metavar="NAME", help="replay data/scenarios/NAME.json")
     replay.add_argument(
-        "--phase", type=_at_least_one, metavar="N", help="replay only this phase (from 1)"
+        "--phase", type=at_least_one, metavar="N", help="replay only this phase (from 1)"
     )
     replay.add_argument(
         "--phase-gap",
         metavar="TIME",
-        type=_duration,
+        type=duration,
         default=DEFAULT_PHASE_GAP,
         help=f"seconds to wait between phases (default {DEFAULT_PHASE_GAP:g}: one trigger + 15 s)",
     )
@@ -169,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--connect-timeout",
         metavar="TIME",
-        type=_duration,
+        type=duration,
         default=10.0,
         help="give up when Kafka does not answer within this long (default 10 s)",
     )

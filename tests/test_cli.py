@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -25,9 +26,10 @@ def labsupport(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_a_bad_trigger_is_one_clear_line():
     result = labsupport("pipeline", "run", "--trigger", "soon")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: --trigger 'soon' is not an interval like '30 seconds' or 'available-now'."
+        "error: argument --trigger: 'soon' is not an interval like '30 seconds' or "
+        "'available-now' (see --help)"
     ]
 
 
@@ -50,3 +52,17 @@ def test_an_external_cluster_means_the_lab_starts_no_broker():
 def test_sql_command_offers_the_design_queries(name):
     result = labsupport("sql", "--help")
     assert name in result.stdout
+
+
+@pytest.mark.kafka
+def test_make_run_stops_its_producer_when_spark_fails_to_start(kafka, topic, tmp_path):
+    result = labsupport(
+        "run", "--bootstrap-servers", kafka.bootstrap_servers, "--topic", topic,
+        "--delta-root", str(tmp_path / "d"), "--checkpoint-root", str(tmp_path / "c"),
+        LAB_DRIVER_MEMORY="lots",  # read when Spark starts, after the producer has started
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: LAB_DRIVER_MEMORY='lots'")
+    pid = int(re.search(r"\(pid (\d+)\)", result.stdout).group(1))
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # stopped and reaped, not left sending

@@ -25,12 +25,18 @@ from labsupport.checkpoint import (
     read_offsets,
 )
 from labsupport.config import LabPaths
+from labsupport.errors import LabError
 from labsupport.exactly_once import exactly_once_report
 from labsupport.idempotency import delta_transactions
 from labsupport.observe import lag_sample
 from labsupport.pipeline import gold_windows
 from labsupport.pipeline_process import pipeline_process
-from labsupport.runner import create_tables, run_available_now, upsert_gold
+from labsupport.runner import (
+    create_tables,
+    refuse_a_new_checkpoint_over_data,
+    run_available_now,
+    upsert_gold,
+)
 from labsupport.topics import consumer_lag
 from tests.streaming import bronze_frame, event, send
 
@@ -137,13 +143,30 @@ def test_a_deleted_checkpoint_reads_the_topic_again(spark, kafka, topic, tmp_pat
     send(kafka, topic, records)
     run_available_now(spark, kafka, topic, paths)
     shutil.rmtree(paths.checkpoint_root)
-    run_available_now(spark, kafka, topic, paths, starting_offsets="earliest")
+    with pytest.raises(LabError, match=r"holds data but its checkpoint .* is new"):
+        run_available_now(spark, kafka, topic, paths)
+    run_available_now(spark, kafka, topic, paths, allow_new_checkpoint=True)
 
     replayed = exactly_once_report(spark, paths, kafka, topic)
     assert replayed.duplicates == len(records) and replayed.missing == 0
     assert replayed.gold_matches, "Gold's MERGE of full values survives the replay"
     assert not replayed.exactly_once
     assert len({t.app_id for t in delta_transactions(paths.bronze)}) == 2, "a new query id"
+
+
+def test_a_new_checkpoint_over_a_full_gold_table_is_refused(spark, tmp_path):
+    """A partial replay would MERGE smaller totals over complete ones: refused, with the fix."""
+    paths = LabPaths.under(tmp_path)
+    create_tables(spark, paths)
+    refuse_a_new_checkpoint_over_data(paths)  # empty tables, new checkpoints: a first start
+    gold_windows(bronze_frame(spark, [event("g-1", "10:01:00")])).write.format("delta").mode(
+        "append"
+    ).save(paths.gold)
+    refuse_a_new_checkpoint_over_data(paths, ["bronze", "quarantine"])  # Gold is not starting
+    with pytest.raises(LabError) as refused:
+        refuse_a_new_checkpoint_over_data(paths)
+    assert str(refused.value).startswith(f"The gold table {paths.gold} holds data")
+    assert "`make clean`" in str(refused.value) and "\n" not in str(refused.value)
 
 
 def test_replaying_a_gold_batch_leaves_gold_unchanged(spark, tmp_path):

@@ -34,7 +34,8 @@ import pytest
 from labsupport.config import PROJECT_ROOT
 
 LAYERS: list[set[str]] = [
-    {"errors", "durations", "net", "config", "schema", "contract", "versions", "checkpoint"},
+    {"errors", "durations", "net", "config", "schema", "contract", "versions", "checkpoint",
+     "folders", "env", "arguments"},
     {"java", "jars", "broker", "topics", "spark"},
     {"pipeline", "plans", "predict", "queries", "checks.core"},
     {"runner", "observe", "live", "charts", "phased", "listener"},
@@ -46,7 +47,7 @@ LAYERS: list[set[str]] = [
     },
     {"commands", "cli", "__main__", "__init__"},
 ]  # fmt: skip
-PRODUCER_MAY_USE = {"config", "schema", "errors", "contract", "durations"}
+PRODUCER_MAY_USE = {"config", "schema", "errors", "contract", "durations", "arguments"}
 MAX_LINES = 450
 
 
