@@ -75,7 +75,7 @@ clean: setup ## reset the lab: Delta tables, checkpoints and the broker's data (
 	@$(PY) -m labsupport reset --yes --broker
 
 distclean: ## remove everything generated, the virtualenv and jar cache included
-	@test ! -x $(PY) || $(PY) -m labsupport broker stop || true
+	@test ! -x $(PY) || $(PY) -m labsupport broker stop || { echo "distclean: the broker could not be stopped (see above); nothing was deleted."; exit 1; }
 	rm -rf $(VENV) .lab delta checkpoints spark-warehouse .pytest_cache .ruff_cache
 
 lint: setup ## check code and notebooks (ruff) and that notebook outputs are stripped

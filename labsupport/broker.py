@@ -123,6 +123,7 @@ class EmbeddedBroker:
         Two starts at once (two terminals, two kernels) take turns: the second finds the first's
         broker running.
         """
+        ensure_jars("broker")  # a first download may take minutes: not while holding the lock
         with self._exclusive(timeout + FORMAT_TIMEOUT):
             return self._start(timeout)
 

@@ -22,7 +22,7 @@ from labsupport.durations import AVAILABLE_NOW
 from labsupport.errors import LabError
 from labsupport.observe import freshness_seconds, newest_gold_windows, progress_rows, where_is
 from labsupport.queries import run_query
-from labsupport.runner import Pipeline, start_pipeline
+from labsupport.runner import Pipeline, refuse_a_new_checkpoint_over_data, start_pipeline
 from labsupport.spark import get_spark, let_ctrl_c_stop_streams_cleanly
 
 __all__ = ["gold_table", "run_lab", "run_pipeline", "show_gold", "show_where"]
@@ -190,6 +190,7 @@ def run_lab(
     refresh: float = 5.0,
 ) -> int:
     """``make run``: the producer, the pipeline and a live Gold view, until Ctrl-C or ``duration``."""
+    refuse_a_new_checkpoint_over_data(paths)  # before the producer sends anything
     producer = subprocess.Popen(
         [
             sys.executable,
@@ -230,5 +231,6 @@ def run_lab(
         stop_producer(producer)
         if pipeline is not None:
             pipeline.stop()
-    console.print(_table_counts(paths))
+    if pipeline is not None:  # a Ctrl-C during start-up: no tables to count yet
+        console.print(_table_counts(paths))
     return 0

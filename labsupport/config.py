@@ -78,8 +78,10 @@ DEFAULT_LESSONS_DIR: Path = RUNTIME_DIR / "lessons"
 #: Delta tables and streaming checkpoints, as the design lays them out (``./delta``, ``./checkpoints``).
 DEFAULT_DELTA_ROOT: Path = PROJECT_ROOT / "delta"
 DEFAULT_CHECKPOINT_ROOT: Path = PROJECT_ROOT / "checkpoints"
-DELTA_ROOT: Path = Path(os.environ.get("LAB_DELTA_ROOT") or DEFAULT_DELTA_ROOT)
-CHECKPOINT_ROOT: Path = Path(os.environ.get("LAB_CHECKPOINT_ROOT") or DEFAULT_CHECKPOINT_ROOT)
+DELTA_ROOT: Path = Path(os.environ.get("LAB_DELTA_ROOT") or DEFAULT_DELTA_ROOT).expanduser()
+CHECKPOINT_ROOT: Path = Path(
+    os.environ.get("LAB_CHECKPOINT_ROOT") or DEFAULT_CHECKPOINT_ROOT
+).expanduser()
 #: Table locations relative to a Delta root.
 BRONZE_TABLE = "bronze/order_events"
 QUARANTINE_TABLE = "bronze/order_events_quarantine"
@@ -103,7 +105,9 @@ WATERMARK_DELAY: str = spark_interval(WATERMARK)
 #: How far an event's time may lie ahead of the broker's receipt time (``kafka_ingest_ts``)
 #: before the event is quarantined: a producer clock that runs ahead must not drag Gold's
 #: watermark into the future (lesson 04). ``LAB_FUTURE_TOLERANCE`` changes it.
-FUTURE_TOLERANCE = timedelta(seconds=env_duration("LAB_FUTURE_TOLERANCE", "5 minutes"))
+FUTURE_TOLERANCE = timedelta(
+    milliseconds=round(1000 * env_duration("LAB_FUTURE_TOLERANCE", "5 minutes"))
+)  # whole milliseconds, as Spark's intervals
 TRIGGER_INTERVAL: str = env_trigger("LAB_TRIGGER", "30 seconds")
 MAX_OFFSETS_PER_TRIGGER: int = env_int("LAB_MAX_OFFSETS_PER_TRIGGER", 10_000, minimum=1)
 #: The lab reads from the earliest offset on a query's first run, so nothing produced before
@@ -175,8 +179,9 @@ class KafkaSettings:
             raise LabError(
                 "KAFKA_SASL_PASSWORD is set without KAFKA_SASL_USERNAME: set both, or neither."
             )
-        protocol = env_choice("KAFKA_SECURITY_PROTOCOL", None, SECURITY_PROTOCOLS)
-        mechanism = env_choice("KAFKA_SASL_MECHANISM", None, tuple(_SASL_LOGIN_MODULES))
+        # Kafka's clients read both names in any case (sasl_ssl, scram-sha-512)
+        protocol = env_choice("KAFKA_SECURITY_PROTOCOL", None, SECURITY_PROTOCOLS, upper=True)
+        mechanism = env_choice("KAFKA_SASL_MECHANISM", None, tuple(_SASL_LOGIN_MODULES), upper=True)
         return cls(
             bootstrap_servers=bootstrap_servers
             or env.get("KAFKA_BOOTSTRAP_SERVERS")

@@ -60,14 +60,19 @@ def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = 
 
 
 @overload
-def env_choice(name: str, default: str, choices: Sequence[str]) -> str: ...
+def env_choice(name: str, default: str, choices: Sequence[str], *, upper: bool = False) -> str: ...
 @overload
-def env_choice(name: str, default: None, choices: Sequence[str]) -> str | None: ...
-def env_choice(name: str, default: str | None, choices: Sequence[str]) -> str | None:
-    """One of ``choices`` from ``name`` (compared as written); ``default`` when unset."""
+def env_choice(
+    name: str, default: None, choices: Sequence[str], *, upper: bool = False
+) -> str | None: ...
+def env_choice(
+    name: str, default: str | None, choices: Sequence[str], *, upper: bool = False
+) -> str | None:
+    """One of ``choices`` from ``name`` (``upper``: in any case); ``default`` when unset."""
     text = _raw(name)
     if text is None:
         return default
+    text = text.upper() if upper else text
     if text not in choices:
         otherwise = f"default {default}" if default else "or unset it"
         raise LabError(f"{name}={text!r} is not one of {', '.join(choices)} ({otherwise}).")

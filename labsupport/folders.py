@@ -60,7 +60,7 @@ def claim(folder: Path | str) -> Path:
     A folder that exists with files in it and no marker stays unmarked: the lab did not make
     it, so no reset will delete it. Returns the folder.
     """
-    folder = Path(folder)
+    folder = Path(folder).expanduser()
     marker = folder / MARKER
     someone_elses = folder.exists() and not marker.exists() and any(folder.iterdir())
     if someone_elses and not _in_a_lab_place(folder):

@@ -58,7 +58,7 @@ T = TypeVar("T")
 
 def lessons_dir() -> Path:
     """The folder that holds every lesson's workspace: ``LAB_LESSONS_DIR``, else ``.lab/lessons``."""
-    return Path(os.environ.get("LAB_LESSONS_DIR") or DEFAULT_LESSONS_DIR)
+    return Path(os.environ.get("LAB_LESSONS_DIR") or DEFAULT_LESSONS_DIR).expanduser()
 
 
 # --- The lesson ----------------------------------------------------------------------------------------

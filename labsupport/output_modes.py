@@ -162,6 +162,6 @@ def emitted_by_mode(
         inputs = {p["batchId"]: p["numInputRows"] for q in queries for p in q.recentProgress}
         emitted[mode] = [
             EmittedBatch(batch_id, inputs.get(batch_id, 0), rows)
-            for batch_id, rows in enumerate(collected.batches)
+            for batch_id, rows in zip(collected.batch_ids, collected.batches, strict=True)
         ]
     return emitted

@@ -117,21 +117,23 @@ class EmittedBatch:
 
 
 class Collected:
-    """A ``foreachBatch`` function that keeps what an update-mode query emitted, key by key.
+    """A ``foreachBatch`` function that keeps what a query emitted, batch by batch and key by key.
 
     Each emitted row replaces the one with the same ``key`` — what a MERGE into a table does —
-    so after the last batch :attr:`rows` holds the query's result, and :attr:`batches` what each
-    micro-batch emitted (a picture of update mode).
+    so after the last batch :attr:`rows` holds an update-mode query's result; :attr:`batches`
+    holds what each micro-batch emitted and :attr:`batch_ids` its id (any output mode).
     """
 
     def __init__(self, key: Callable[[dict[str, Any]], Any]) -> None:
         self.key = key
         self.rows: dict[Any, dict[str, Any]] = {}
         self.batches: list[list[dict[str, Any]]] = []
+        self.batch_ids: list[int] = []
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         emitted = [row.asDict(recursive=True) for row in batch.collect()]
         self.batches.append(emitted)
+        self.batch_ids.append(batch_id)
         for row in emitted:
             self.rows[self.key(row)] = row
 

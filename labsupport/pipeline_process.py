@@ -108,9 +108,11 @@ class PipelineProcess:
 
     def kill(self, timeout: float = 30.0) -> int | None:
         """``SIGKILL`` the whole process group (driver and JVM) and reap it: a crash, not a stop."""
-        if self.killed_at is None and self.alive:
-            self.killed_at = datetime.now()
-        return kill_process_group(self.process, timeout)
+        was_alive = self.alive
+        code = kill_process_group(self.process, timeout)
+        if self.killed_at is None and was_alive:
+            self.killed_at = datetime.now()  # after: a dead process writes no more files
+        return code
 
 
 def start_pipeline_process(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from labsupport.config import PROJECT_ROOT
 from labsupport.errors import LabError
 from labsupport.folders import MARKER, claim, is_lab_folder, remove_lab_folder
+from tests.commands import LABSUPPORT, refusal, run
 
 
 def someone_elses(folder: Path) -> Path:
@@ -22,21 +21,7 @@ def someone_elses(folder: Path) -> Path:
 
 
 def reset(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "labsupport", "reset", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-
-
-def one_line(result: subprocess.CompletedProcess) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 1 and len(lines) == 1, result.stderr
-    return lines[0]
+    return run(LABSUPPORT, "reset", *args, **env)
 
 
 def test_the_lab_deletes_what_it_created(tmp_path):
@@ -75,7 +60,7 @@ def test_root_home_project_and_its_parents_are_refused_even_when_marked(target, 
 
 def test_reset_refuses_a_delta_root_that_is_the_projects_parent():
     result = reset("--yes", LAB_DELTA_ROOT="..")
-    assert "a folder that contains the project" in one_line(result)
+    assert "a folder that contains the project" in refusal(result)
     assert "LAB_DELTA_ROOT" in result.stderr
     assert (PROJECT_ROOT / "labsupport").is_dir()
 
@@ -90,7 +75,7 @@ def test_reset_broker_refuses_a_lessons_dir_it_did_not_create_and_stops_nothing(
         LAB_DELTA_ROOT=str(lab / "delta"),
         LAB_CHECKPOINT_ROOT=str(lab / "checkpoints"),
     )
-    line = one_line(result)
+    line = refusal(result)
     assert line.startswith(f"error: Refusing to delete {theirs.resolve()}")
     assert "LAB_LESSONS_DIR" in line
     assert (theirs / "thesis.tex").exists()
@@ -108,7 +93,7 @@ def test_reset_deletes_the_folders_the_lab_made(tmp_path):
 def test_reset_without_a_terminal_and_without_yes_is_one_line(tmp_path):
     delta = claim(tmp_path / "d")
     result = reset(LAB_DELTA_ROOT=str(delta), LAB_CHECKPOINT_ROOT=str(tmp_path / "c"))
-    assert one_line(result) == (
+    assert refusal(result) == (
         "error: reset asks before it deletes, and there is no terminal: add --yes."
     )
     assert delta.exists()

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-LABSUPPORT = (sys.executable, "-m", "labsupport")
-PRODUCER = (sys.executable, "-m", "producer.order_producer")
-
-
-def run(command: tuple[str, ...], *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*command, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-
-
-def refusal(result: subprocess.CompletedProcess) -> str:
-    """The one line a refused command prints (no traceback), after checking there is only one."""
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode in (1, 2), (result.returncode, result.stdout, result.stderr)
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
+from tests.commands import LABSUPPORT, PRODUCER, refusal, run
 
 
 @pytest.mark.parametrize(
@@ -113,3 +90,46 @@ def test_reading_tables_before_the_first_run_says_which_command_creates_them(tmp
         f"error: No Bronze table at {Path(empty) / 'bronze/order_events'} yet: run the pipeline "
         "first (`make run`, or `python -m labsupport pipeline run`)."
     ), what
+
+
+def test_kafka_names_are_read_in_any_case_as_kafka_does():
+    probe = (
+        "from labsupport.config import KafkaSettings; s = KafkaSettings.from_env(); "
+        "print(s.security_protocol, s.sasl_mechanism)"
+    )
+    result = run((sys.executable, "-c", probe), KAFKA_SECURITY_PROTOCOL="sasl_ssl",
+                 KAFKA_SASL_MECHANISM="scram-sha-512", KAFKA_SASL_USERNAME="u")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["SASL_SSL", "SCRAM-SHA-512"]
+
+
+@pytest.mark.parametrize(("value", "reason"), [("0.0005", "0 seconds"), ("90s", "90 seconds")])
+def test_the_future_tolerance_is_whole_milliseconds(value, reason):
+    probe = "from labsupport.contract import FUTURE_REASON; print(FUTURE_REASON)"
+    result = run((sys.executable, "-c", probe), LAB_FUTURE_TOLERANCE=value)
+    assert result.returncode == 0, result.stderr
+    assert f"more than {reason} after the broker received it" in result.stdout
+
+
+def test_a_bad_future_tolerance_is_one_line():
+    line = refusal(run(LABSUPPORT, "broker", "status", LAB_FUTURE_TOLERANCE="soon"))
+    assert line.startswith("error: LAB_FUTURE_TOLERANCE='soon' is not a duration")
+
+
+def test_a_home_relative_path_means_home():
+    probe = "from labsupport.config import DELTA_ROOT; print(DELTA_ROOT)"
+    result = run((sys.executable, "-c", probe), LAB_DELTA_ROOT="~/lab-tables")
+    assert result.stdout.strip() == str(Path.home() / "lab-tables")
+
+
+def test_make_run_refuses_a_new_checkpoint_over_full_tables_before_producing(tmp_path):
+    log = tmp_path / "delta" / "bronze" / "order_events" / "_delta_log"
+    log.mkdir(parents=True)
+    for version in (0, 1):  # the empty table create_tables writes, then one batch
+        (log / f"{version:020d}.json").write_text("{}\n")
+    result = run(
+        LABSUPPORT, "run", "--delta-root", str(tmp_path / "delta"),
+        "--checkpoint-root", str(tmp_path / "checkpoints"), "--bootstrap-servers", "127.0.0.1:1",
+    )  # fmt: skip
+    assert "holds data but its checkpoint" in refusal(result)
+    assert "Producer started" not in result.stdout
