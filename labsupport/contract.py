@@ -143,6 +143,11 @@ def event_violations(
     return reasons
 
 
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity are Python's extensions of JSON, which Spark's parser rejects: so do we."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def read_record(
     value: bytes | None, *, strict: bool = False, received_at: datetime | None = None
 ) -> tuple[dict[str, Any] | None, list[str]]:
@@ -154,10 +159,10 @@ def read_record(
     if value is None:
         return None, ["record has no value"]
     try:
-        decoded = json.loads(bytes(value).decode("utf-8"))
+        decoded = json.loads(bytes(value).decode("utf-8"), parse_constant=_not_json)
     except UnicodeDecodeError:
         return None, ["value is not valid UTF-8"]
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than a parser goes
         return None, ["value is not a JSON object"]
     if not isinstance(decoded, dict):
         return None, ["value is not a JSON object"]
