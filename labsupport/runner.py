@@ -141,8 +141,9 @@ def create_tables(spark: SparkSession, paths: LabPaths) -> None:
 
 
 def _holds_data(table: str) -> bool:
-    """True when the Delta table at ``table`` has rows: a version after the empty one
-    :func:`create_tables` writes, or files added in its first."""
+    """True when the Delta table at ``table`` was written to: a commit after the empty one
+    :func:`create_tables` makes, or files added in its first. (A query's empty batches commit
+    too, so a table a deleted checkpoint only ever wrote nothing into counts as written.)"""
     log = Path(table) / "_delta_log"
     versions = sorted(log.glob("*.json")) if log.is_dir() else []
     if len(versions) > 1 or any(log.glob("*.checkpoint*.parquet")):
