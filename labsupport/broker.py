@@ -15,6 +15,7 @@ import base64
 import fcntl
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -24,16 +25,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labsupport.config import BROKER_HOME, DEFAULT_BROKER_PORT, TOPIC_PARTITIONS, KafkaSettings
+from labsupport.config import (
+    BROKER_HOME,
+    DEFAULT_BROKER_PORT,
+    TOPIC_PARTITIONS,
+    KafkaSettings,
+    jaas_config,
+)
 from labsupport.errors import LabError
 from labsupport.jars import ensure_jars
 from labsupport.java import FAST_START_OPTIONS, require_java
 from labsupport.net import port_open
 
-__all__ = ["BrokerStatus", "EmbeddedBroker"]
+__all__ = ["BrokerStatus", "EmbeddedBroker", "SaslUser"]
 
 #: Heap for a 2-core, small-memory machine: the lab's traffic is tiny.
 BROKER_HEAP = ["-Xms256m", "-Xmx768m"]
+#: The SASL mechanisms the broker's ``--sasl`` listener accepts (the lab's clients speak both).
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-512")
+#: The broker reads its PLAIN login from this variable of its own environment (Kafka's
+#: ``EnvVarConfigProvider``), so the password is never written to a file under ``home``.
+_JAAS_VARIABLE = "LAB_BROKER_PLAIN_JAAS"
+_USERNAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Seconds formatting a new data folder may take (a JVM start and a few files: ~2 s here).
 FORMAT_TIMEOUT = 120
 
@@ -46,10 +59,15 @@ class BrokerStatus:
     bootstrap_servers: str
     pid: int | None
     home: Path
+    sasl: bool = False
 
     def __str__(self) -> str:
         if self.running:
-            return f"Kafka broker running at {self.bootstrap_servers} (pid {self.pid}, data in {self.home})"
+            login = ", SASL_PLAINTEXT: PLAIN and SCRAM-SHA-512" if self.sasl else ""
+            return (
+                f"Kafka broker running at {self.bootstrap_servers} "
+                f"(pid {self.pid}{login}, data in {self.home})"
+            )
         return f"Kafka broker not running (would listen on {self.bootstrap_servers}, data in {self.home})"
 
 
@@ -65,18 +83,65 @@ def _cluster_id() -> str:
             return cluster_id
 
 
+@dataclass(frozen=True)
+class SaslUser:
+    """The one user a ``--sasl`` broker accepts (the clients' ``KAFKA_SASL_USERNAME``/``_PASSWORD``)."""
+
+    username: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls) -> SaslUser:
+        """The user from the environment; a one-line error when either part is missing."""
+        username = os.environ.get("KAFKA_SASL_USERNAME", "")
+        password = os.environ.get("KAFKA_SASL_PASSWORD", "")
+        if not username or not password:
+            raise LabError(
+                "The lab's SASL broker needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: export "
+                "both (the clients read the same two)."
+            )
+        if not _USERNAME.fullmatch(username):
+            raise LabError(
+                "KAFKA_SASL_USERNAME for the lab's SASL broker may hold letters, digits, _ and - "
+                "only (the password may hold anything)."
+            )
+        return cls(username, password)
+
+    def settings(self, bootstrap_servers: str, mechanism: str = "PLAIN") -> KafkaSettings:
+        """Client settings that log in as this user over ``SASL_PLAINTEXT``."""
+        return KafkaSettings(
+            bootstrap_servers=bootstrap_servers,
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism=mechanism,
+            sasl_username=self.username,
+            sasl_password=self.password,
+        )
+
+
 @dataclass
 class EmbeddedBroker:
-    """A single-node KRaft Kafka broker whose data, logs and pid file live under ``home``."""
+    """A single-node KRaft Kafka broker whose data, logs and pid file live under ``home``.
+
+    With ``sasl``, its one client listener is ``SASL_PLAINTEXT`` (loopback only) and accepts
+    that user with PLAIN and SCRAM-SHA-512; the controller's listener stays internal.
+    """
 
     port: int = DEFAULT_BROKER_PORT
     home: Path = field(default_factory=lambda: BROKER_HOME)
     controller_port: int | None = None
+    sasl: SaslUser | None = None
 
     def __post_init__(self) -> None:
         self.home = Path(self.home)
         if self.controller_port is None:
             self.controller_port = self.port + 1
+
+    @property
+    def client_settings(self) -> KafkaSettings:
+        """How a client reaches this broker (logging in as the SASL user when there is one)."""
+        if self.sasl is None:
+            return KafkaSettings(bootstrap_servers=self.bootstrap_servers)
+        return self.sasl.settings(self.bootstrap_servers)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -130,7 +195,15 @@ class EmbeddedBroker:
     def _start(self, timeout: float) -> str:
         pid = self._running_pid()
         if pid is not None:
-            running_port = json.loads(self._pid_file.read_text()).get("port")
+            running = json.loads(self._pid_file.read_text())
+            running_port = running.get("port")
+            if running.get("sasl") and self.sasl is None:
+                self.sasl = SaslUser.from_env()  # `make start` after `broker start --sasl`
+            elif not running.get("sasl") and self.sasl is not None:
+                raise LabError(
+                    f"The lab's broker already runs without SASL (pid {pid}): stop it first "
+                    "(`python -m labsupport broker stop`), then start it with --sasl."
+                )
             if running_port != self.port:
                 raise LabError(
                     f"The lab's broker already runs on port {running_port} (pid {pid}): stop it first "
@@ -152,8 +225,9 @@ class EmbeddedBroker:
         java = require_java()
         classpath = os.pathsep.join(str(jar) for jar in ensure_jars("broker"))
         properties = self._write_config()
+        environment = self._environment()
         if not (self._data_dir / "meta.properties").exists():
-            self._format_storage(java, classpath, properties)
+            self._format_storage(java, classpath, properties, environment)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with (self.home / "logs" / "stdout.log").open("ab") as out:
             process = subprocess.Popen(
@@ -169,9 +243,12 @@ class EmbeddedBroker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=environment,
                 start_new_session=True,  # Ctrl-C in the learner's terminal must not kill the broker
             )
-        self._pid_file.write_text(json.dumps({"pid": process.pid, "port": self.port}))
+        self._pid_file.write_text(
+            json.dumps({"pid": process.pid, "port": self.port, "sasl": self.sasl is not None})
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -180,6 +257,7 @@ class EmbeddedBroker:
                     f"The Kafka broker exited during start (code {process.returncode}): see {self.log_file}."
                 )
             if self._accepts_requests(timeout=2):
+                self._add_scram_user()
                 return self.bootstrap_servers
             time.sleep(0.3)
         self._stop(timeout=30)
@@ -217,8 +295,9 @@ class EmbeddedBroker:
         pid = self._running_pid()
         if pid is None:
             return BrokerStatus(False, self.bootstrap_servers, None, self.home)
-        port = json.loads(self._pid_file.read_text()).get("port", self.port)
-        return BrokerStatus(True, f"127.0.0.1:{port}", pid, self.home)
+        running = json.loads(self._pid_file.read_text())
+        port = running.get("port", self.port)
+        return BrokerStatus(True, f"127.0.0.1:{port}", pid, self.home, bool(running.get("sasl")))
 
     # --- helpers --------------------------------------------------------------------------------
     def _running_pid(self) -> int | None:
@@ -240,12 +319,47 @@ class EmbeddedBroker:
 
         if not port_open("127.0.0.1", self.port):
             return False
-        admin = admin_client(KafkaSettings(bootstrap_servers=self.bootstrap_servers))
+        admin = admin_client(self.client_settings)
         try:
             metadata = admin.list_topics(timeout=timeout)
             return bool(metadata.brokers)
         except Exception:
             return False
+
+    def _environment(self) -> dict[str, str]:
+        """The broker JVM's environment: the PLAIN login (server side and its own) when SASL."""
+        environment = dict(os.environ)
+        if self.sasl is not None:
+            user = self.sasl
+            environment[_JAAS_VARIABLE] = jaas_config(
+                "PLAIN", user.username, user.password, **{f"user_{user.username}": user.password}
+            )
+        return environment
+
+    def _add_scram_user(self) -> None:
+        """Store the SASL user's SCRAM-SHA-512 credential in the cluster (logged in with PLAIN).
+
+        KRaft keeps SCRAM credentials in its metadata; an upsert at every start keeps them
+        equal to the password the environment holds now.
+        """
+        if self.sasl is None:
+            return
+        from confluent_kafka.admin import (
+            ScramCredentialInfo,
+            ScramMechanism,
+            UserScramCredentialUpsertion,
+        )
+
+        from labsupport.topics import admin_client
+
+        upsert = UserScramCredentialUpsertion(
+            self.sasl.username,
+            ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192),
+            self.sasl.password.encode(),
+        )
+        admin = admin_client(self.client_settings)
+        for future in admin.alter_user_scram_credentials([upsert], request_timeout=30).values():
+            future.result()
 
     def _jvm_flags(self) -> list[str]:
         return [
@@ -254,6 +368,9 @@ class EmbeddedBroker:
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self._write_log_config()}",
             f"-Dkafka.logs.dir={self.log_file.parent}",
+            # Kafka 4 resolves ${env:...} in its config only with providers it is told to trust
+            "-Dorg.apache.kafka.automatic.config.providers="
+            "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
         ]
 
     def _write_config(self) -> Path:
@@ -281,6 +398,24 @@ class EmbeddedBroker:
             "auto.create.topics.enable": "false",  # a typo in a topic name is an error, not a new topic
             "log.retention.hours": "168",
         }
+        if self.sasl is not None:
+            listener = f"SASL_PLAINTEXT://127.0.0.1:{self.port}"
+            settings |= {
+                "listeners": f"{listener},CONTROLLER://127.0.0.1:{self.controller_port}",
+                "advertised.listeners": listener,
+                "inter.broker.listener.name": "SASL_PLAINTEXT",
+                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+                "sasl.enabled.mechanisms": ",".join(SASL_MECHANISMS),
+                "sasl.mechanism.inter.broker.protocol": "PLAIN",
+                "config.providers": "env",
+                "config.providers.env.class": (
+                    "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
+                ),
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config": f"${{env:{_JAAS_VARIABLE}}}",
+                "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": (
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                ),
+            }
         path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         return path
 
@@ -306,7 +441,9 @@ class EmbeddedBroker:
         )
         return path
 
-    def _format_storage(self, java: str, classpath: str, properties: Path) -> None:
+    def _format_storage(
+        self, java: str, classpath: str, properties: Path, environment: dict[str, str]
+    ) -> None:
         """``kafka-storage.sh format`` for a new data folder: KRaft needs a cluster id first."""
         cluster_id = _cluster_id()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -325,6 +462,7 @@ class EmbeddedBroker:
                 text=True,
                 check=False,
                 timeout=FORMAT_TIMEOUT,
+                env=environment,
             )
         except subprocess.TimeoutExpired:
             raise LabError(

@@ -7,6 +7,7 @@ never as a stack trace; the exit code is then 1.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -31,26 +32,34 @@ __all__ = ["main"]
 
 
 def _broker(args: argparse.Namespace) -> int:
-    from labsupport.broker import EmbeddedBroker
+    from labsupport.broker import EmbeddedBroker, SaslUser
 
-    if args.action != "status" and KafkaSettings.external_cluster_configured():
-        bootstrap = KafkaSettings.from_env().bootstrap_servers
+    own = {f"127.0.0.1:{args.port}", f"localhost:{args.port}"}
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    if args.action != "status" and bootstrap and bootstrap not in own:
         print(
             f"KAFKA_BOOTSTRAP_SERVERS={bootstrap} is set: the lab uses that cluster and "
             "does not start or stop its own broker."
         )
         return 0
-    broker = EmbeddedBroker(port=args.port)
+    sasl = SaslUser.from_env() if args.action == "start" and args.sasl else None
+    broker = EmbeddedBroker(port=args.port, sasl=sasl)
     if args.action == "start":
         was_running = broker.status().running
         started = time.monotonic()
         bootstrap = broker.start()
+        login = "SASL_PLAINTEXT: PLAIN and SCRAM-SHA-512; " if sasl else ""
         if was_running:
             print(f"Kafka broker already running at {bootstrap}")
         else:
             print(
                 f"Kafka broker started at {bootstrap} in {time.monotonic() - started:.1f} s "
-                f"(logs: {broker.log_file})"
+                f"({login}logs: {broker.log_file})"
+            )
+        if sasl:
+            print(
+                "Clients log in as KAFKA_SASL_USERNAME with: export "
+                f"KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT KAFKA_BOOTSTRAP_SERVERS={bootstrap}"
             )
     elif args.action == "stop":
         print("Kafka broker stopped" if broker.stop() else "Kafka broker was not running")
@@ -213,6 +222,12 @@ def _parser() -> argparse.ArgumentParser:
         type=port,
         default=DEFAULT_BROKER_PORT,
         help=f"listener port (default {DEFAULT_BROKER_PORT}; the controller uses port+1)",
+    )
+    broker.add_argument(
+        "--sasl",
+        action="store_true",
+        help="start: a SASL_PLAINTEXT listener accepting KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD "
+        "with PLAIN and SCRAM-SHA-512",
     )
     broker.set_defaults(run=_broker)
 

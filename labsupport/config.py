@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -172,7 +173,11 @@ class KafkaSettings:
 
     @classmethod
     def from_env(cls, bootstrap_servers: str | None = None) -> KafkaSettings:
-        """Settings from ``KAFKA_*`` variables; the embedded broker's address by default."""
+        """Settings from ``KAFKA_*`` variables; the embedded broker's address by default.
+
+        Credentials over a protocol that sends none (``PLAINTEXT``, ``SSL``) are a warning on
+        stderr, once: the cluster would see no login at all.
+        """
         env = os.environ
         username = env.get("KAFKA_SASL_USERNAME") or None
         if env.get("KAFKA_SASL_PASSWORD") and not username:
@@ -182,6 +187,11 @@ class KafkaSettings:
         # Kafka's clients read both names in any case (sasl_ssl, scram-sha-512)
         protocol = env_choice("KAFKA_SECURITY_PROTOCOL", None, SECURITY_PROTOCOLS, upper=True)
         mechanism = env_choice("KAFKA_SASL_MECHANISM", None, tuple(_SASL_LOGIN_MODULES), upper=True)
+        if username and protocol in ("PLAINTEXT", "SSL"):
+            _warn_once(
+                f"warning: KAFKA_SASL_USERNAME is set but KAFKA_SECURITY_PROTOCOL={protocol} sends "
+                "no credentials: use SASL_PLAINTEXT or SASL_SSL, or unset the username."
+            )
         return cls(
             bootstrap_servers=bootstrap_servers
             or env.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -191,6 +201,11 @@ class KafkaSettings:
             sasl_username=username,
             sasl_password=env.get("KAFKA_SASL_PASSWORD"),
         )
+
+    @property
+    def sends_credentials(self) -> bool:
+        """True when the protocol is a SASL one and a username is set."""
+        return self.sasl_username is not None and (self.security_protocol or "").startswith("SASL_")
 
     @staticmethod
     def external_cluster_configured() -> bool:
@@ -202,10 +217,10 @@ class KafkaSettings:
         config = {"bootstrap.servers": self.bootstrap_servers}
         if self.security_protocol:
             config["security.protocol"] = self.security_protocol
-        if self.sasl_mechanism:
+        if self.sasl_mechanism and self.sends_credentials:
             config["sasl.mechanism"] = self.sasl_mechanism
-        if self.sasl_username is not None:
-            config["sasl.username"] = self.sasl_username
+        if self.sends_credentials:
+            config["sasl.username"] = self.sasl_username  # type: ignore[assignment]
             config["sasl.password"] = self.sasl_password or ""
         return config
 
@@ -223,20 +238,55 @@ class KafkaSettings:
         }
         if self.security_protocol:
             options["kafka.security.protocol"] = self.security_protocol
-        if self.sasl_mechanism:
+        if self.sasl_mechanism and self.sends_credentials:
             options["kafka.sasl.mechanism"] = self.sasl_mechanism
-        if self.sasl_username is not None:
-            module = _SASL_LOGIN_MODULES.get((self.sasl_mechanism or "PLAIN").upper())
-            if module is None:
-                raise LabError(
-                    f"KAFKA_SASL_MECHANISM={self.sasl_mechanism} is not supported by the lab: "
-                    f"use one of {', '.join(_SASL_LOGIN_MODULES)}."
-                )
-            options["kafka.sasl.jaas.config"] = (
-                f"{module} required "
-                f'username="{self.sasl_username}" password="{self.sasl_password or ""}";'
+        if self.sends_credentials:
+            options["kafka.sasl.jaas.config"] = jaas_config(
+                self.sasl_mechanism or "PLAIN", self.sasl_username or "", self.sasl_password or ""
             )
         return options
+
+
+def jaas_quote(value: str) -> str:
+    """``value`` as a quoted JAAS string that Kafka's parser reads back exactly.
+
+    Kafka parses ``sasl.jaas.config`` with Java's ``StreamTokenizer``: inside quotes a backslash
+    escapes the next character and a line break ends the string. So ``\\`` and ``"`` are
+    escaped, and line breaks written as ``\\n``/``\\r`` — or a password with a quote in it
+    would end early and the rest would be read as further options.
+
+    >>> print(jaas_quote('a"b\\c'))
+    "a\\"b\\\\c"
+    """
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
+
+
+def jaas_config(mechanism: str, username: str, password: str, **extra: str) -> str:
+    """The ``sasl.jaas.config`` line for ``mechanism`` with every value quoted safely.
+
+    ``extra`` adds options (the embedded broker's ``user_<name>`` for PLAIN).
+    """
+    module = _SASL_LOGIN_MODULES.get(mechanism.upper())
+    if module is None:
+        raise LabError(
+            f"KAFKA_SASL_MECHANISM={mechanism} is not supported by the lab: "
+            f"use one of {', '.join(_SASL_LOGIN_MODULES)}."
+        )
+    options = {"username": username, "password": password, **extra}
+    return (
+        f"{module} required " + " ".join(f"{k}={jaas_quote(v)}" for k, v in options.items()) + ";"
+    )
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Print a one-line warning on stderr, once per process."""
+    if message not in _warned:
+        _warned.add(message)
+        print(message, file=sys.stderr)
 
 
 def mask_secrets(config: Mapping[str, str]) -> dict[str, str]:

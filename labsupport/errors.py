@@ -16,13 +16,40 @@ import re
 import sys
 from types import TracebackType
 
-__all__ = ["LabError", "explain_failure"]
+__all__ = ["LabError", "explain_failure", "is_login_failure", "kafka_unreachable"]
 
 _STREAM_FAILED = re.compile(r"^\[STREAM_FAILED\] Query \[[^\]]*\] terminated with exception: ")
 
 
 class LabError(RuntimeError):
     """A problem with the learner's setup, with a one-line message naming the fix."""
+
+
+_LOGIN_FAILED = re.compile(r"authentication (error|failed)", re.IGNORECASE)
+
+
+def is_login_failure(detail: str) -> bool:
+    """True when a Kafka client's error text says the cluster refused its login."""
+    return bool(_LOGIN_FAILED.search(detail))
+
+
+def kafka_unreachable(bootstrap_servers: str, detail: str, waited: float | None = None) -> LabError:
+    """The one-line error for a cluster a client could not use, with the fix that fits ``detail``.
+
+    >>> str(kafka_unreachable("h:9092", "SASL authentication error: Authentication failed"))[:42]
+    'Kafka at h:9092 refused the login (SASL au'
+    """
+    if is_login_failure(detail):
+        return LabError(
+            f"Kafka at {bootstrap_servers} refused the login ({detail}): check "
+            "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SASL_MECHANISM and "
+            "KAFKA_SECURITY_PROTOCOL."
+        )
+    within = f" within {waited:g} s" if waited is not None else ""
+    return LabError(
+        f"Kafka at {bootstrap_servers} did not answer{within} ({detail}): start it with "
+        "`make start`, or check KAFKA_BOOTSTRAP_SERVERS."
+    )
 
 
 def _print_lab_errors_in_one_line() -> None:
@@ -55,4 +82,7 @@ def explain_failure(error: BaseException) -> str:
         return type(error).__name__
     first = _STREAM_FAILED.sub("", lines[0])
     reason = next((line for line in lines[1:] if line.startswith("Reason:")), None)
-    return f"{first} {reason}" if reason else first
+    explained = f"{first} {reason}" if reason else first
+    if is_login_failure(explained):
+        explained += " — check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM."
+    return explained

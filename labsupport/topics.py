@@ -29,7 +29,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetS
 
 from labsupport.checkpoint import committed_offsets
 from labsupport.config import TOPIC, TOPIC_PARTITIONS, KafkaSettings
-from labsupport.errors import LabError
+from labsupport.errors import LabError, is_login_failure, kafka_unreachable
 from labsupport.net import port_open
 
 __all__ = [
@@ -64,9 +64,32 @@ _NOT_READY_YET = {
 _QUIET = {"log_level": 0}
 
 
-def admin_client(settings: KafkaSettings) -> AdminClient:
-    """An admin client for ``settings``'s cluster (keep a reference while its futures run)."""
-    return AdminClient({**settings.client_config(), **_QUIET})
+def admin_client(settings: KafkaSettings, errors: list[KafkaError] | None = None) -> AdminClient:
+    """An admin client for ``settings``'s cluster (keep a reference while its futures run).
+
+    ``errors`` collects what the client reports outside a request (refused, login failed).
+    """
+    extra = {} if errors is None else {"error_cb": errors.append}
+    return AdminClient({**settings.client_config(), **_QUIET, **extra})
+
+
+def list_cluster_topics(settings: KafkaSettings, timeout: float) -> tuple[AdminClient, dict]:
+    """An admin client that reached the cluster, and its topics; a one-line error otherwise.
+
+    A refused login ends the wait at once (the client would retry until ``timeout``).
+    """
+    errors: list[KafkaError] = []
+    admin = admin_client(settings, errors)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return admin, admin.list_topics(timeout=min(1.0, timeout)).topics
+        except KafkaException as error:
+            admin.poll(0)  # serve the error callback: it says why
+            login = next((e.str() for e in errors if is_login_failure(e.str())), None)
+            if login is not None or time.monotonic() >= deadline:
+                detail = login or (errors[-1] if errors else error.args[0]).str()
+                raise kafka_unreachable(settings.bootstrap_servers, detail, timeout) from None
 
 
 def offsets_consumer(settings: KafkaSettings, group_id: str) -> Consumer:
@@ -100,14 +123,7 @@ def ensure_topic(
     Either way the topic is ready when this returns: every partition answers an offset request
     (see :func:`wait_until_topic_serves`).
     """
-    admin = admin_client(settings)
-    try:
-        existing = admin.list_topics(timeout=timeout).topics
-    except KafkaException as error:
-        raise LabError(
-            f"Kafka at {settings.bootstrap_servers} did not answer ({error.args[0].str()}): "
-            "start it with `make start`, or check KAFKA_BOOTSTRAP_SERVERS."
-        ) from None
+    admin, existing = list_cluster_topics(settings, timeout)
     if name in existing:
         wait_until_topic_serves(admin, name, partitions=len(existing[name].partitions))
         return False

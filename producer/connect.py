@@ -23,7 +23,7 @@ import time
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from labsupport.config import KafkaSettings
-from labsupport.errors import LabError
+from labsupport.errors import LabError, is_login_failure, kafka_unreachable
 
 __all__ = [
     "KAFKA_LOGGER",
@@ -97,16 +97,19 @@ def connect_producer(
         producer = Producer(producer_config(settings, error_cb=errors, **overrides))
     except KafkaException as error:
         raise LabError(f"Invalid Kafka settings: {error.args[0].str()}") from None
-    try:
-        metadata = producer.list_topics(topic=topic, timeout=timeout)
-    except KafkaException as error:
-        producer.poll(0)  # serve the error callbacks: they say why (refused, unknown host, auth)
-        detail = errors.connection or (errors.last or error.args[0]).str()
-        raise LabError(
-            f"Kafka at {settings.bootstrap_servers} did not answer within {timeout:g} s "
-            f"({detail}): start it with `make start`, "
-            "or check KAFKA_BOOTSTRAP_SERVERS."
-        ) from None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            metadata = producer.list_topics(topic=topic, timeout=min(1.0, timeout))
+            break
+        except KafkaException as error:
+            producer.poll(
+                0
+            )  # serve the error callbacks: they say why (refused, unknown host, auth)
+            detail = errors.connection or (errors.last or error.args[0]).str()
+            # a refused login will not pass by waiting: say so now
+            if is_login_failure(detail) or time.monotonic() >= deadline:
+                raise kafka_unreachable(settings.bootstrap_servers, detail, timeout) from None
     found = metadata.topics.get(topic)
     settle_by = time.monotonic() + min(timeout, TOPIC_SETTLE_S)
     while (found is None or found.error is not None) and time.monotonic() < settle_by:
