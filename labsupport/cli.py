@@ -82,16 +82,19 @@ def _topic(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from labsupport.jars import ensure_jars
+    from labsupport.jars import ensure_jars, verify_jars, write_checksums
     from labsupport.java import java_version, require_java
     from labsupport.versions import check_installed
 
     java = require_java()
     check_installed()
     print(f"Java {java_version(java)} at {java}")
+    if args.lock:
+        print(f"checksums of every jar pinned in {write_checksums()}")
     for group in ("spark", "broker"):
         jars = ensure_jars(group)  # type: ignore[arg-type]
-        print(f"{group} jars: {len(jars)} in {jars[0].parent}")
+        verify_jars(group, jars)  # type: ignore[arg-type]
+        print(f"{group} jars: {len(jars)} in {jars[0].parent}, each matching its pinned SHA-256")
     return 0
 
 
@@ -213,6 +216,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     setup = commands.add_parser("setup", help="check Java and resolve the JVM jars (once)")
+    setup.add_argument(
+        "--lock",
+        action="store_true",
+        help="pin the SHA-256 of every resolved jar (after a reviewed change of the jar pins)",
+    )
     setup.set_defaults(run=_setup)
 
     broker = commands.add_parser("broker", help="start, stop or inspect the embedded Kafka broker")

@@ -10,27 +10,44 @@ and Java. Two groups are kept apart because they need different ``kafka-clients`
 - ``broker``: the Kafka broker and a log binding, used as the broker's classpath.
 
 Maven Central is the default repository; ``LAB_MAVEN_REPO`` points Ivy at a mirror instead.
+Whichever it is, every jar must match the SHA-256 pinned for it in ``resources/jars.sha256``:
+a jar that differs, or that the file does not name, stops the setup with a one-line error.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 from labsupport.config import RUNTIME_DIR
 from labsupport.errors import LabError
 from labsupport.java import require_java
-from labsupport.versions import BROKER_PACKAGES, SPARK_PACKAGES
+from labsupport.versions import BROKER_EXCLUDES, BROKER_PACKAGES, SPARK_PACKAGES
 
-__all__ = ["JarGroup", "ensure_jars", "jars_dir", "pyspark_jars_dir"]
+__all__ = [
+    "CHECKSUMS",
+    "JarGroup",
+    "ensure_jars",
+    "jars_dir",
+    "pinned_checksums",
+    "pyspark_jars_dir",
+    "sha256",
+    "verify_jars",
+    "write_checksums",
+]
 
 JarGroup = Literal["spark", "broker"]
 _PACKAGES: dict[str, list[str]] = {"spark": SPARK_PACKAGES, "broker": BROKER_PACKAGES}
+_EXCLUDES: dict[str, list[str]] = {"spark": [], "broker": BROKER_EXCLUDES}
+#: ``<sha256>  <group>/<jar>`` per line: the one place the lab's jar checksums are pinned.
+CHECKSUMS = Path(__file__).parent / "resources" / "jars.sha256"
 _MANIFEST = "resolved.txt"
 #: Seconds one group's resolution may take (about 30 s from Maven Central here).
 RESOLVE_TIMEOUT = 900
@@ -48,14 +65,15 @@ def jars_dir(group: JarGroup) -> Path:
     return RUNTIME_DIR / "jars" / group
 
 
-def ensure_jars(group: JarGroup, *, quiet: bool = False) -> list[Path]:
+def ensure_jars(group: JarGroup, *, quiet: bool = False, verify: bool = True) -> list[Path]:
     """The jar files of ``group``, resolving them first if the cache is missing or out of date.
 
     The cache is valid while its manifest names the same coordinates as ``pyproject.toml``,
-    so changing a pin re-resolves and nothing else touches the network.
+    so changing a pin re-resolves and nothing else touches the network. Downloaded jars are
+    checked against their pinned checksums (``verify=False`` only to pin new ones).
     """
     target = jars_dir(group)
-    coordinates = _PACKAGES[group]
+    coordinates = _PACKAGES[group] + [f"exclude {name}" for name in _EXCLUDES[group]]
     cached = _read_manifest(target, coordinates)
     if cached is not None:
         return cached
@@ -63,9 +81,11 @@ def ensure_jars(group: JarGroup, *, quiet: bool = False) -> list[Path]:
         print(f"Resolving {group} jars from Maven (first run only): {', '.join(coordinates)}")
     (RUNTIME_DIR / "ivy").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{group}-", dir=RUNTIME_DIR / "ivy") as scratch:
-        retrieved = _ivy_retrieve(group, coordinates, Path(scratch))
+        retrieved = _ivy_retrieve(group, _PACKAGES[group], _EXCLUDES[group], Path(scratch))
         if group == "spark":
             retrieved = {a: p for a, p in retrieved.items() if not _shipped_by_pyspark(a)}
+        if verify:
+            verify_jars(group, list(retrieved.values()))
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
@@ -94,13 +114,58 @@ def _shipped_by_pyspark(artifact: str) -> bool:
     return any(pattern.match(jar.name) for jar in pyspark_jars_dir().iterdir())
 
 
-def _ivy_module(coordinates: list[str]) -> str:
+def sha256(path: Path) -> str:
+    """The SHA-256 of a file, as hex."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def pinned_checksums() -> dict[str, str]:
+    """``{"<group>/<jar file>": sha256}`` from :data:`CHECKSUMS`."""
+    pins = {}
+    for line in CHECKSUMS.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, name = line.split()
+            pins[name] = digest
+    return pins
+
+
+def verify_jars(group: JarGroup, jars: list[Path]) -> None:
+    """A one-line :class:`LabError` unless every jar's SHA-256 equals its pin."""
+    pins = pinned_checksums()
+    for jar in jars:
+        pinned = pins.get(f"{group}/{jar.name}")
+        if pinned is None:
+            raise LabError(
+                f"{jar.name} ({group} jars) has no pinned checksum in {CHECKSUMS.name}: after "
+                "reviewing the change of pins, run `python -m labsupport setup --lock`."
+            )
+        if sha256(jar) != pinned:
+            raise LabError(
+                f"{jar.name} ({group} jars) does not match its pinned SHA-256: the repository "
+                "served a different file. Check LAB_MAVEN_REPO, then `make distclean && make setup`."
+            )
+
+
+def write_checksums() -> Path:
+    """Pin the SHA-256 of every jar now in the cache (after a reviewed change of the pins)."""
+    lines = ["# SHA-256 of every jar the lab resolves (labsupport.jars checks each download)."]
+    for group in ("spark", "broker"):
+        for jar in ensure_jars(group, quiet=True, verify=False):  # type: ignore[arg-type]
+            lines.append(f"{sha256(jar)}  {group}/{jar.name}")
+    CHECKSUMS.write_text("\n".join(lines) + "\n")
+    return CHECKSUMS
+
+
+def _ivy_module(coordinates: list[str], excludes: Sequence[str] = ()) -> str:
     dependencies = []
     for coordinate in coordinates:
         org, name, rev = coordinate.split(":")
         dependencies.append(
             f'    <dependency org="{org}" name="{name}" rev="{rev}" conf="default->default"/>'
         )
+    for excluded in excludes:
+        org, name = excluded.split(":")
+        dependencies.append(f'    <exclude org="{org}" module="{name}"/>')
     return (
         '<ivy-module version="2.0">\n  <info organisation="streaming-lab" module="deps"/>\n'
         "  <dependencies>\n" + "\n".join(dependencies) + "\n  </dependencies>\n</ivy-module>\n"
@@ -115,7 +180,9 @@ def _ivy_settings(repository: str) -> str:
     )
 
 
-def _ivy_retrieve(group: str, coordinates: list[str], into: Path) -> dict[str, Path]:
+def _ivy_retrieve(
+    group: str, coordinates: list[str], excludes: list[str], into: Path
+) -> dict[str, Path]:
     """Run Ivy, retrieving into ``into``; return ``{artifact name: jar path}``."""
     java = require_java()
     ivy_jars = sorted(pyspark_jars_dir().glob("ivy-*.jar"))
@@ -123,7 +190,7 @@ def _ivy_retrieve(group: str, coordinates: list[str], into: Path) -> dict[str, P
         raise LabError("pyspark ships no Ivy jar: reinstall it with `make setup`.")
     work = RUNTIME_DIR / "ivy"
     module = work / f"{group}.xml"
-    module.write_text(_ivy_module(coordinates))
+    module.write_text(_ivy_module(coordinates, excludes))
     log = work / f"{group}.log"
     command = [
         java,

@@ -25,6 +25,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = [
+    "BROKER_EXCLUDES",
     "BROKER_PACKAGES",
     "KAFKA_VERSION",
     "SPARK_PACKAGES",
@@ -52,6 +53,8 @@ def _jvm() -> dict:
 
 SPARK_PACKAGES: list[str] = list(_jvm()["spark-packages"])
 BROKER_PACKAGES: list[str] = list(_jvm()["broker-packages"])
+#: ``org:name`` of jars kept off the broker's classpath (replaced by a fixed fork above).
+BROKER_EXCLUDES: list[str] = list(_jvm().get("broker-excludes", []))
 KAFKA_VERSION: str = _jvm()["kafka-version"]
 
 _PIN = re.compile(r"^\s*([A-Za-z0-9_.\-\[\]]+?)\s*==\s*([^;\s]+)")
