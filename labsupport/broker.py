@@ -15,7 +15,6 @@ import base64
 import fcntl
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -25,28 +24,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labsupport.config import (
-    BROKER_HOME,
-    DEFAULT_BROKER_PORT,
-    TOPIC_PARTITIONS,
-    KafkaSettings,
-    jaas_config,
+from labsupport.broker_login import (
+    SaslUser,
+    add_scram_user,
+    sasl_environment,
+    sasl_listener_settings,
 )
+from labsupport.config import BROKER_HOME, DEFAULT_BROKER_PORT, TOPIC_PARTITIONS, KafkaSettings
 from labsupport.errors import LabError
 from labsupport.jars import ensure_jars
 from labsupport.java import FAST_START_OPTIONS, require_java
 from labsupport.net import port_open
 
-__all__ = ["BrokerStatus", "EmbeddedBroker", "SaslUser"]
+__all__ = ["BrokerStatus", "EmbeddedBroker"]
 
 #: Heap for a 2-core, small-memory machine: the lab's traffic is tiny.
 BROKER_HEAP = ["-Xms256m", "-Xmx768m"]
-#: The SASL mechanisms the broker's ``--sasl`` listener accepts (the lab's clients speak both).
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-512")
-#: The broker reads its PLAIN login from this variable of its own environment (Kafka's
-#: ``EnvVarConfigProvider``), so the password is never written to a file under ``home``.
-_JAAS_VARIABLE = "LAB_BROKER_PLAIN_JAAS"
-_USERNAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Seconds formatting a new data folder may take (a JVM start and a few files: ~2 s here).
 FORMAT_TIMEOUT = 120
 
@@ -81,41 +74,6 @@ def _cluster_id() -> str:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not cluster_id.startswith("-"):
             return cluster_id
-
-
-@dataclass(frozen=True)
-class SaslUser:
-    """The one user a ``--sasl`` broker accepts (the clients' ``KAFKA_SASL_USERNAME``/``_PASSWORD``)."""
-
-    username: str
-    password: str = field(repr=False)
-
-    @classmethod
-    def from_env(cls) -> SaslUser:
-        """The user from the environment; a one-line error when either part is missing."""
-        username = os.environ.get("KAFKA_SASL_USERNAME", "")
-        password = os.environ.get("KAFKA_SASL_PASSWORD", "")
-        if not username or not password:
-            raise LabError(
-                "The lab's SASL broker needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: export "
-                "both (the clients read the same two)."
-            )
-        if not _USERNAME.fullmatch(username):
-            raise LabError(
-                "KAFKA_SASL_USERNAME for the lab's SASL broker may hold letters, digits, _ and - "
-                "only (the password may hold anything)."
-            )
-        return cls(username, password)
-
-    def settings(self, bootstrap_servers: str, mechanism: str = "PLAIN") -> KafkaSettings:
-        """Client settings that log in as this user over ``SASL_PLAINTEXT``."""
-        return KafkaSettings(
-            bootstrap_servers=bootstrap_servers,
-            security_protocol="SASL_PLAINTEXT",
-            sasl_mechanism=mechanism,
-            sasl_username=self.username,
-            sasl_password=self.password,
-        )
 
 
 @dataclass
@@ -327,39 +285,12 @@ class EmbeddedBroker:
             return False
 
     def _environment(self) -> dict[str, str]:
-        """The broker JVM's environment: the PLAIN login (server side and its own) when SASL."""
-        environment = dict(os.environ)
-        if self.sasl is not None:
-            user = self.sasl
-            environment[_JAAS_VARIABLE] = jaas_config(
-                "PLAIN", user.username, user.password, **{f"user_{user.username}": user.password}
-            )
-        return environment
+        """The broker JVM's environment, with the PLAIN login when SASL (see broker_login)."""
+        return {**os.environ, **(sasl_environment(self.sasl) if self.sasl else {})}
 
     def _add_scram_user(self) -> None:
-        """Store the SASL user's SCRAM-SHA-512 credential in the cluster (logged in with PLAIN).
-
-        KRaft keeps SCRAM credentials in its metadata; an upsert at every start keeps them
-        equal to the password the environment holds now.
-        """
-        if self.sasl is None:
-            return
-        from confluent_kafka.admin import (
-            ScramCredentialInfo,
-            ScramMechanism,
-            UserScramCredentialUpsertion,
-        )
-
-        from labsupport.topics import admin_client
-
-        upsert = UserScramCredentialUpsertion(
-            self.sasl.username,
-            ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192),
-            self.sasl.password.encode(),
-        )
-        admin = admin_client(self.client_settings)
-        for future in admin.alter_user_scram_credentials([upsert], request_timeout=30).values():
-            future.result()
+        if self.sasl is not None:
+            add_scram_user(self.sasl, self.client_settings)
 
     def _jvm_flags(self) -> list[str]:
         return [
@@ -399,23 +330,7 @@ class EmbeddedBroker:
             "log.retention.hours": "168",
         }
         if self.sasl is not None:
-            listener = f"SASL_PLAINTEXT://127.0.0.1:{self.port}"
-            settings |= {
-                "listeners": f"{listener},CONTROLLER://127.0.0.1:{self.controller_port}",
-                "advertised.listeners": listener,
-                "inter.broker.listener.name": "SASL_PLAINTEXT",
-                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
-                "sasl.enabled.mechanisms": ",".join(SASL_MECHANISMS),
-                "sasl.mechanism.inter.broker.protocol": "PLAIN",
-                "config.providers": "env",
-                "config.providers.env.class": (
-                    "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
-                ),
-                "listener.name.sasl_plaintext.plain.sasl.jaas.config": f"${{env:{_JAAS_VARIABLE}}}",
-                "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": (
-                    "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-                ),
-            }
+            settings |= sasl_listener_settings(self.port, self.controller_port)  # type: ignore[arg-type]
         path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         return path
 

@@ -32,7 +32,8 @@ __all__ = ["main"]
 
 
 def _broker(args: argparse.Namespace) -> int:
-    from labsupport.broker import EmbeddedBroker, SaslUser
+    from labsupport.broker import EmbeddedBroker
+    from labsupport.broker_login import SaslUser
 
     own = {f"127.0.0.1:{args.port}", f"localhost:{args.port}"}
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")

@@ -3,7 +3,7 @@
 - The broker is SIGKILLed while the producer (idempotent, ``acks=all``) sends and the pipeline
   reads, then started again on the same data: the producer's retries and Spark's consumer carry
   on, and every record is in the topic once and in Bronze or quarantine once.
-- The pipeline is SIGKILLed while a Gold micro-batch (its aggregation and MERGE) is in flight,
+- The pipeline is SIGKILLed while a Gold micro-batch's MERGE writes its files,
   with windows still open and older ones already evicted by the watermark: after a restart Gold
   equals Gold recomputed from Bronze.
 """
@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
@@ -31,7 +32,7 @@ from labsupport.runner import QUERIES, run_available_now, start_pipeline
 from labsupport.topics import ensure_topic, topic_end_offsets
 from tests.streaming import event, send
 
-pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.slow]
+pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.slow, pytest.mark.faults]
 
 SENT = 3_000
 RATE = 500  # events/s: the producer runs six seconds, the broker is down for three of them
@@ -108,6 +109,21 @@ def _orders() -> list[dict]:
     ]
 
 
+def _wait_for_new_data_files(table: Path, timeout: float) -> bool:
+    """Wait until a data file appears in ``table`` that was not there before: a MERGE writing.
+
+    A MERGE writes its new files first and commits them to ``_delta_log`` after, so this is
+    the moment the MERGE is under way. False when none appears within ``timeout`` seconds.
+    """
+    before = set(table.glob("*.parquet"))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if set(table.glob("*.parquet")) - before:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def test_a_pipeline_killed_in_a_gold_batch_recovers_gold_exactly(spark, kafka, topic, tmp_path):
     paths = LabPaths.under(tmp_path)
     send(kafka, topic, _orders())
@@ -117,8 +133,10 @@ def test_a_pipeline_killed_in_a_gold_batch_recovers_gold_exactly(spark, kafka, t
     ) as crashing:
         crashing.wait_for_commits(4, query="gold", timeout=300)
         in_flight = crashing.wait_for_batch_in_flight(query="gold", timeout=60)
-        crashing.kill()
-    assert in_flight is not None and in_flight not in batch_ids(gold_checkpoint)
+        merging = _wait_for_new_data_files(Path(paths.gold), timeout=60)
+        crashing.kill()  # the MERGE has written its files: its log commit is next, or just done
+    assert in_flight is not None and merging, "killed while the in-flight batch's MERGE wrote"
+    assert in_flight not in batch_ids(gold_checkpoint), "the Gold batch did not commit"
     watermark = batch_history(gold_checkpoint)[-1].watermark
     first_end = datetime(2026, 1, 15, 12, 5)
     last_end = first_end + timedelta(minutes=5 * (WINDOWS - 1))

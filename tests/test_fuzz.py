@@ -85,6 +85,7 @@ def test_the_plain_python_contract_never_raises_on_fuzz():
 @pytest.mark.kafka
 @pytest.mark.spark
 @pytest.mark.slow
+@pytest.mark.faults
 def test_ten_thousand_fuzzed_records_never_stop_the_stream(spark, kafka, topic, tmp_path):
     records = fuzzed_records()
     send(kafka, topic, records)

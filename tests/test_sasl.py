@@ -17,7 +17,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from labsupport import broker as broker_module
-from labsupport.broker import EmbeddedBroker, SaslUser
+from labsupport.broker import EmbeddedBroker
+from labsupport.broker_login import SaslUser
 from labsupport.config import KafkaSettings, LabPaths, jaas_config, mask_secrets
 from labsupport.errors import LabError
 from labsupport.lesson import Lesson
