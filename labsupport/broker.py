@@ -31,7 +31,7 @@ from labsupport.broker_login import (
     sasl_listener_settings,
 )
 from labsupport.config import BROKER_HOME, DEFAULT_BROKER_PORT, TOPIC_PARTITIONS, KafkaSettings
-from labsupport.errors import LabError
+from labsupport.errors import LabError, is_login_failure
 from labsupport.jars import ensure_jars
 from labsupport.java import FAST_START_OPTIONS, require_java
 from labsupport.net import port_open
@@ -155,20 +155,29 @@ class EmbeddedBroker:
         if pid is not None:
             running = json.loads(self._pid_file.read_text())
             running_port = running.get("port")
-            if running.get("sasl") and self.sasl is None:
-                self.sasl = SaslUser.from_env()  # `make start` after `broker start --sasl`
-            elif not running.get("sasl") and self.sasl is not None:
-                raise LabError(
-                    f"The lab's broker already runs without SASL (pid {pid}): stop it first "
-                    "(`python -m labsupport broker stop`), then start it with --sasl."
-                )
             if running_port != self.port:
                 raise LabError(
                     f"The lab's broker already runs on port {running_port} (pid {pid}): stop it first "
                     f"(`python -m labsupport broker stop`) to start it on port {self.port}."
                 )
-            if self._accepts_requests(timeout=5):
+            if (
+                running.get("sasl") and self.sasl is None
+            ):  # `make start` after `broker start --sasl`
+                self.sasl = SaslUser.from_env(running_pid=pid)
+            elif not running.get("sasl") and self.sasl is not None:
+                raise LabError(
+                    f"The lab's broker already runs without SASL (pid {pid}): stop it first "
+                    "(`python -m labsupport broker stop`), then start it with --sasl."
+                )
+            login_refused: list[str] = []
+            if self._accepts_requests(timeout=5, login_refused=login_refused):
                 return self.bootstrap_servers
+            if login_refused:
+                raise LabError(
+                    f"The lab's broker (pid {pid}) runs with SASL and refused this login: export the "
+                    "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD it was started with, or "
+                    "`python -m labsupport broker stop`, then `broker start --sasl` again."
+                )
             raise LabError(
                 f"The lab's broker (pid {pid}) runs but does not answer on {self.bootstrap_servers}: "
                 f"see {self.log_file}, or `python -m labsupport broker stop` and start again."
@@ -272,16 +281,21 @@ class EmbeddedBroker:
         self._pid_file.unlink(missing_ok=True)  # stale: the process is gone or is someone else
         return None
 
-    def _accepts_requests(self, timeout: float) -> bool:
-        from labsupport.topics import admin_client  # confluent-kafka loads only when needed
+    def _accepts_requests(self, timeout: float, login_refused: list[str] | None = None) -> bool:
+        """True when the broker answers a metadata request (logged in, when SASL).
+
+        A refused login is added to ``login_refused`` (when given) and ends the wait at once.
+        """
+        from labsupport.topics import list_cluster_topics  # confluent-kafka loads only when needed
 
         if not port_open("127.0.0.1", self.port):
             return False
-        admin = admin_client(self.client_settings)
         try:
-            metadata = admin.list_topics(timeout=timeout)
-            return bool(metadata.brokers)
-        except Exception:
+            list_cluster_topics(self.client_settings, timeout)
+            return True
+        except LabError as error:
+            if login_refused is not None and is_login_failure(str(error)):
+                login_refused.append(str(error))
             return False
 
     def _environment(self) -> dict[str, str]:
@@ -289,8 +303,13 @@ class EmbeddedBroker:
         return {**os.environ, **(sasl_environment(self.sasl) if self.sasl else {})}
 
     def _add_scram_user(self) -> None:
+        """The SCRAM credential, or a one-line error and no half-configured broker left running."""
         if self.sasl is not None:
-            add_scram_user(self.sasl, self.client_settings)
+            try:
+                add_scram_user(self.sasl, self.client_settings)
+            except LabError:
+                self._stop(timeout=30)
+                raise
 
     def _jvm_flags(self) -> list[str]:
         return [

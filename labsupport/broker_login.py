@@ -10,6 +10,7 @@ metadata through the admin API at each start.
 
 from __future__ import annotations
 
+import locale
 import os
 import re
 from dataclasses import dataclass, field
@@ -41,10 +42,18 @@ class SaslUser:
     password: str = field(repr=False)
 
     @classmethod
-    def from_env(cls) -> SaslUser:
-        """The user from the environment; a one-line error when either part is missing."""
+    def from_env(cls, running_pid: int | None = None) -> SaslUser:
+        """The user from the environment; a one-line error when either part is missing.
+
+        ``running_pid``: a SASL broker already runs, and the error says so.
+        """
         username = os.environ.get("KAFKA_SASL_USERNAME", "")
         password = os.environ.get("KAFKA_SASL_PASSWORD", "")
+        if (not username or not password) and running_pid is not None:
+            raise LabError(
+                f"The lab's broker (pid {running_pid}) runs with SASL: export KAFKA_SASL_USERNAME "
+                "and KAFKA_SASL_PASSWORD as when you started it, or `make stop`."
+            )
         if not username or not password:
             raise LabError(
                 "The lab's SASL broker needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: export "
@@ -90,9 +99,16 @@ def sasl_listener_settings(port: int, controller_port: int) -> dict[str, str]:
 
 
 def sasl_environment(user: SaslUser) -> dict[str, str]:
-    """The broker process's extra environment: its PLAIN JAAS line (the only copy of the password)."""
+    """The broker process's extra environment: its PLAIN JAAS line (the only copy of the password).
+
+    Java decodes environment variables in the locale's charset: under a C/POSIX locale a
+    non-ASCII password would reach the broker garbled, so the broker gets a UTF-8 locale.
+    """
     server_side = {f"user_{user.username}": user.password}
-    return {_JAAS_VARIABLE: jaas_config("PLAIN", user.username, user.password, **server_side)}
+    extra = {_JAAS_VARIABLE: jaas_config("PLAIN", user.username, user.password, **server_side)}
+    if "utf" not in locale.getpreferredencoding(False).lower().replace("-", ""):
+        extra["LC_ALL"] = "C.UTF-8"
+    return extra
 
 
 def add_scram_user(user: SaslUser, settings: KafkaSettings) -> None:
@@ -101,6 +117,7 @@ def add_scram_user(user: SaslUser, settings: KafkaSettings) -> None:
     KRaft keeps SCRAM credentials in its metadata; an upsert at every start keeps them equal
     to the password the environment holds now.
     """
+    from confluent_kafka import KafkaException
     from confluent_kafka.admin import (
         ScramCredentialInfo,
         ScramMechanism,
@@ -115,5 +132,11 @@ def add_scram_user(user: SaslUser, settings: KafkaSettings) -> None:
         user.password.encode(),
     )
     admin = admin_client(settings)
-    for future in admin.alter_user_scram_credentials([upsert], request_timeout=30).values():
-        future.result()
+    try:
+        for future in admin.alter_user_scram_credentials([upsert], request_timeout=30).values():
+            future.result()
+    except KafkaException as error:
+        raise LabError(
+            f"The broker started but did not store the SCRAM login ({error.args[0].str()}): it is "
+            "stopped again; see its log (logs/server.log in its folder)."
+        ) from None

@@ -248,15 +248,15 @@ class KafkaSettings:
 
 
 def jaas_quote(value: str) -> str:
-    """``value`` as a quoted JAAS string that Kafka's parser reads back exactly.
+    r"""``value`` as a quoted JAAS string that Kafka's parser reads back exactly.
 
     Kafka parses ``sasl.jaas.config`` with Java's ``StreamTokenizer``: inside quotes a backslash
-    escapes the next character and a line break ends the string. So ``\\`` and ``"`` are
-    escaped, and line breaks written as ``\\n``/``\\r`` — or a password with a quote in it
+    escapes the next character and a line break ends the string. So ``\`` and ``"`` are
+    escaped, and line breaks written as ``\n``/``\r`` — or a password with a quote in it
     would end early and the rest would be read as further options.
 
     >>> print(jaas_quote('a"b\\c'))
-    "a\\"b\\\\c"
+    "a\"b\\c"
     """
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'

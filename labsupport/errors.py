@@ -48,7 +48,8 @@ def kafka_unreachable(bootstrap_servers: str, detail: str, waited: float | None 
     within = f" within {waited:g} s" if waited is not None else ""
     return LabError(
         f"Kafka at {bootstrap_servers} did not answer{within} ({detail}): start it with "
-        "`make start`, or check KAFKA_BOOTSTRAP_SERVERS."
+        "`make start`, or check KAFKA_BOOTSTRAP_SERVERS (and KAFKA_SECURITY_PROTOCOL, if the "
+        "cluster wants a login or TLS)."
     )
 
 

@@ -128,28 +128,32 @@ def stop_spark() -> None:
         active.stop()
 
 
-_MICRO_BATCH_LOGGER = "org.apache.spark.sql.execution.streaming.runtime.MicroBatchExecution"
+#: Loggers the lab's log4j2 file sets on their own, which ``setLogLevel`` (root only) misses.
+_OWN_LEVEL_LOGGERS = (
+    "org.apache.spark.sql.execution.streaming.runtime.MicroBatchExecution",
+    "org.apache.kafka.clients.NetworkClient",
+)
 
 
 @contextmanager
 def quiet_spark_logs(level: str = "OFF") -> Iterator[None]:
-    """Spark's log at ``level`` for a ``with`` block, then back to the lab's ``WARN``.
+    """Spark's log at ``level`` for a ``with`` block, then back to the levels it had before.
 
     For cells whose failure is expected and reported in one line, and for stopping queries
     (cancelled tasks log alarming but harmless warnings): the JVM would otherwise print the
-    same story again as a long stack trace.
+    same story again as a long stack trace. Blocks may nest.
     """
     from pyspark import SparkContext
 
-    context = SparkContext.getOrCreate()
-    # setLogLevel sets the root logger only; a logger the lab's log4j2 file sets on its own
-    # (MicroBatchExecution, at error) keeps its level unless it is set too.
-    configurator = context._jvm.org.apache.logging.log4j.core.config.Configurator
-    levels = context._jvm.org.apache.logging.log4j.Level
-    context.setLogLevel(level)
-    configurator.setLevel(_MICRO_BATCH_LOGGER, levels.toLevel(level))
+    jvm = SparkContext.getOrCreate()._jvm
+    configurator = jvm.org.apache.logging.log4j.core.config.Configurator
+    manager = jvm.org.apache.logging.log4j.LogManager
+    names = (manager.ROOT_LOGGER_NAME, *_OWN_LEVEL_LOGGERS)
+    before = {name: manager.getLogger(name).getLevel() for name in names}
+    for name in names:
+        configurator.setLevel(name, jvm.org.apache.logging.log4j.Level.toLevel(level))
     try:
         yield
     finally:
-        configurator.setLevel(_MICRO_BATCH_LOGGER, levels.ERROR)
-        context.setLogLevel("WARN")
+        for name, previous in before.items():
+            configurator.setLevel(name, previous)

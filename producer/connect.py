@@ -103,9 +103,8 @@ def connect_producer(
             metadata = producer.list_topics(topic=topic, timeout=min(1.0, timeout))
             break
         except KafkaException as error:
-            producer.poll(
-                0
-            )  # serve the error callbacks: they say why (refused, unknown host, auth)
+            # serve the error callbacks: they say why (refused, unknown host, auth)
+            producer.poll(0)
             detail = errors.connection or (errors.last or error.args[0]).str()
             # a refused login will not pass by waiting: say so now
             if is_login_failure(detail) or time.monotonic() >= deadline:

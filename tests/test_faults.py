@@ -109,19 +109,20 @@ def _orders() -> list[dict]:
     ]
 
 
-def _wait_for_new_data_files(table: Path, timeout: float) -> bool:
-    """Wait until a data file appears in ``table`` that was not there before: a MERGE writing.
+def _merge_in_flight(paths: LabPaths) -> int | None:
+    """The Gold batch whose MERGE is writing now: planned, not committed, with data files in the
+    Gold table newer than its ``offsets/N`` (a MERGE writes its files first, then its log entry).
 
-    A MERGE writes its new files first and commits them to ``_delta_log`` after, so this is
-    the moment the MERGE is under way. False when none appears within ``timeout`` seconds.
+    Batch N's offsets file is written only after batch N-1 committed, so a newer file is N's.
     """
-    before = set(table.glob("*.parquet"))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if set(table.glob("*.parquet")) - before:
-            return True
-        time.sleep(0.01)
-    return False
+    checkpoint = paths.checkpoint("gold")
+    uncommitted = set(batch_ids(checkpoint, "offsets")) - set(batch_ids(checkpoint))
+    if not uncommitted:
+        return None
+    batch = max(uncommitted)
+    started = (Path(checkpoint) / "offsets" / str(batch)).stat().st_mtime
+    files = Path(paths.gold).glob("*.parquet")
+    return batch if any(file.stat().st_mtime > started for file in files) else None
 
 
 def test_a_pipeline_killed_in_a_gold_batch_recovers_gold_exactly(spark, kafka, topic, tmp_path):
@@ -132,11 +133,10 @@ def test_a_pipeline_killed_in_a_gold_batch_recovers_gold_exactly(spark, kafka, t
         kafka, topic, paths, trigger="1 second", max_offsets_per_trigger=BATCH
     ) as crashing:
         crashing.wait_for_commits(4, query="gold", timeout=300)
-        in_flight = crashing.wait_for_batch_in_flight(query="gold", timeout=60)
-        merging = _wait_for_new_data_files(Path(paths.gold), timeout=60)
+        _wait_for(lambda: _merge_in_flight(paths) is not None, 120, "a Gold MERGE under way")
         crashing.kill()  # the MERGE has written its files: its log commit is next, or just done
-    assert in_flight is not None and merging, "killed while the in-flight batch's MERGE wrote"
-    assert in_flight not in batch_ids(gold_checkpoint), "the Gold batch did not commit"
+    in_flight = _merge_in_flight(paths)
+    assert in_flight is not None, "killed while a Gold batch's MERGE was writing, uncommitted"
     watermark = batch_history(gold_checkpoint)[-1].watermark
     first_end = datetime(2026, 1, 15, 12, 5)
     last_end = first_end + timedelta(minutes=5 * (WINDOWS - 1))

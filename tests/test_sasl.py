@@ -17,6 +17,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from labsupport import broker as broker_module
+from labsupport import config
 from labsupport.broker import EmbeddedBroker
 from labsupport.broker_login import SaslUser
 from labsupport.config import KafkaSettings, LabPaths, jaas_config, mask_secrets
@@ -80,6 +81,28 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBr
         yield broker
     finally:
         broker.stop()
+
+
+def test_make_start_with_the_wrong_or_no_login_says_what_runs(sasl_broker, monkeypatch, capsys):
+    """``make start`` after ``broker start --sasl``: it needs the login the broker was started with."""
+    from labsupport.cli import main
+
+    monkeypatch.setattr(broker_module, "BROKER_HOME", sasl_broker.home)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", sasl_broker.bootstrap_servers)
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", USER)
+    start = ["broker", "start", "--port", str(sasl_broker.port)]
+    for password, expected in (
+        (WRONG, "runs with SASL and refused this login"),
+        ("", "runs with SASL: export"),
+    ):
+        monkeypatch.setenv("KAFKA_SASL_PASSWORD", password)
+        started = time.monotonic()
+        assert main(start) == 1
+        assert time.monotonic() - started < 10
+        err = capsys.readouterr().err
+        assert expected in err and len(err.strip().splitlines()) == 1, err
+        assert_no_secret(err)
+    assert sasl_broker.status().running, "a refused login leaves the broker as it was"
 
 
 @pytest.fixture
@@ -188,6 +211,7 @@ def test_no_log_or_file_of_the_broker_holds_the_password(sasl_broker):
 
 
 def test_credentials_are_checked_where_they_are_read(monkeypatch, capsys):
+    monkeypatch.setattr(config, "_warned", set())  # the warning is printed once per process
     monkeypatch.setenv("KAFKA_SASL_USERNAME", USER)
     monkeypatch.setenv("KAFKA_SASL_PASSWORD", PASSWORD)
     monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
