@@ -160,24 +160,16 @@ class EmbeddedBroker:
                     f"The lab's broker already runs on port {running_port} (pid {pid}): stop it first "
                     f"(`python -m labsupport broker stop`) to start it on port {self.port}."
                 )
-            if (
-                running.get("sasl") and self.sasl is None
-            ):  # `make start` after `broker start --sasl`
+            # `make start` after `broker start --sasl`: log in as the clients do
+            if running.get("sasl") and self.sasl is None:
                 self.sasl = SaslUser.from_env(running_pid=pid)
             elif not running.get("sasl") and self.sasl is not None:
                 raise LabError(
                     f"The lab's broker already runs without SASL (pid {pid}): stop it first "
                     "(`python -m labsupport broker stop`), then start it with --sasl."
                 )
-            login_refused: list[str] = []
-            if self._accepts_requests(timeout=5, login_refused=login_refused):
+            if self._accepts_requests(timeout=5):
                 return self.bootstrap_servers
-            if login_refused:
-                raise LabError(
-                    f"The lab's broker (pid {pid}) runs with SASL and refused this login: export the "
-                    "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD it was started with, or "
-                    "`python -m labsupport broker stop`, then `broker start --sasl` again."
-                )
             raise LabError(
                 f"The lab's broker (pid {pid}) runs but does not answer on {self.bootstrap_servers}: "
                 f"see {self.log_file}, or `python -m labsupport broker stop` and start again."
@@ -281,10 +273,10 @@ class EmbeddedBroker:
         self._pid_file.unlink(missing_ok=True)  # stale: the process is gone or is someone else
         return None
 
-    def _accepts_requests(self, timeout: float, login_refused: list[str] | None = None) -> bool:
+    def _accepts_requests(self, timeout: float) -> bool:
         """True when the broker answers a metadata request (logged in, when SASL).
 
-        A refused login is added to ``login_refused`` (when given) and ends the wait at once.
+        A refused login is not "not ready yet": it is a one-line :class:`LabError` at once.
         """
         from labsupport.topics import list_cluster_topics  # confluent-kafka loads only when needed
 
@@ -294,8 +286,12 @@ class EmbeddedBroker:
             list_cluster_topics(self.client_settings, timeout)
             return True
         except LabError as error:
-            if login_refused is not None and is_login_failure(str(error)):
-                login_refused.append(str(error))
+            if is_login_failure(str(error)):
+                raise LabError(
+                    f"The lab's broker on port {self.port} runs with SASL and refused this login: "
+                    "export the KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD it was started with, or "
+                    "`python -m labsupport broker stop`, then `broker start --sasl` again."
+                ) from None
             return False
 
     def _environment(self) -> dict[str, str]:

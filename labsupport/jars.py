@@ -142,7 +142,8 @@ def verify_jars(group: JarGroup, jars: list[Path]) -> None:
         if sha256(jar) != pinned:
             raise LabError(
                 f"{jar.name} ({group} jars) does not match its pinned SHA-256: the repository "
-                "served a different file. Check LAB_MAVEN_REPO, then `make distclean && make setup`."
+                "served a different file. Check LAB_MAVEN_REPO, then "
+                "`rm -rf .lab/ivy/cache .lab/jars && make setup`."
             )
 
 
