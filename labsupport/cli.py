@@ -279,7 +279,9 @@ def _parser() -> argparse.ArgumentParser:
     where = commands.add_parser(
         "where", help="where did my event go? (Bronze, quarantine, Gold, dropped late)"
     )
-    where.add_argument("order_id")
+    where.add_argument(
+        "order_id", nargs="?", help="an order id (without one: the orders Bronze received last)"
+    )
     _add_location_options(where)
     where.set_defaults(run=_where)
 

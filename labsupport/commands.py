@@ -1,6 +1,9 @@
 """The streaming commands behind ``python -m labsupport pipeline run | gold | where | run``.
 
 Kept apart from :mod:`labsupport.cli` (argument parsing) so each reads as the lesson it runs.
+In a terminal ``run`` redraws the Gold table in place; piped or logged (``make run | tee``),
+where nothing can be redrawn, it prints each micro-batch as it ends and the Gold table after
+each Gold batch, 120 columns wide rather than rich's 80.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -20,14 +24,42 @@ from rich.table import Table
 from labsupport.config import WINDOW_DURATION, KafkaSettings, LabPaths
 from labsupport.durations import AVAILABLE_NOW
 from labsupport.errors import LabError
-from labsupport.observe import freshness_seconds, newest_gold_windows, progress_rows, where_is
+from labsupport.observe import (
+    explain_order,
+    freshness_seconds,
+    newest_gold_windows,
+    progress_rows,
+    recent_orders,
+    watermark_text,
+)
 from labsupport.queries import run_query
 from labsupport.runner import Pipeline, refuse_a_new_checkpoint_over_data, start_pipeline
 from labsupport.spark import get_spark, let_ctrl_c_stop_streams_cleanly
+from labsupport.topics import consumer_lag
 
-__all__ = ["gold_table", "run_lab", "run_pipeline", "show_gold", "show_where"]
+__all__ = [
+    "PIPED_WIDTH",
+    "batch_line",
+    "gold_table",
+    "run_lab",
+    "run_pipeline",
+    "show_gold",
+    "show_where",
+]
 
-console = Console()
+#: Columns when stdout is not a terminal (a pipe, a log): rich would assume 80 and cut the table.
+PIPED_WIDTH = 120
+
+
+def _console() -> Console:
+    """Rich's console; piped, as wide as the Gold table, and lines of text never wrapped."""
+    console = Console()
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        return console
+    return Console(width=PIPED_WIDTH, soft_wrap=True)
+
+
+console = _console()
 
 
 def run_pipeline(
@@ -73,32 +105,78 @@ def run_pipeline(
     return 0
 
 
-def _print_new_batches(pipeline: Pipeline, seen: dict[str, int]) -> None:
+def batch_line(query_name: str, row: dict) -> str:
+    """One micro-batch of :func:`~labsupport.observe.progress_rows` in words a newcomer reads right.
+
+    Each query reads every record of its batch: the quarantine query *reads* them all and
+    keeps only the invalid ones, so its count is what it read, not what it quarantined.
+
+    >>> batch_line("quarantine", {"batch": 10, "input_rows": 1079})
+    'quarantine query, batch 10: read 1,079 records'
+    >>> batch_line("gold", {"batch": 0, "input_rows": 5, "watermark": "1970-01-01T00:00:00.000Z",
+    ...                     "dropped_by_watermark": 0, "state_rows": 3})
+    'Gold query, batch 0: read 5 records, no watermark yet, dropped as late 0, windows in state 3'
+    """
+    name = query_name.capitalize() if query_name in ("bronze", "gold") else query_name
+    line = f"{name} query, batch {row['batch']}: read {row['input_rows']:,} records"
+    if query_name.endswith("gold"):
+        line += (
+            f", {watermark_text(row['watermark'])}, dropped as late {row['dropped_by_watermark']:,}"
+            f", windows in state {row['state_rows']:,}"
+        )
+    return line
+
+
+def _print_new_batches(pipeline: Pipeline, seen: dict[str, int]) -> bool:
+    """Print the batches that ended since the last call; True when one of them was Gold's."""
+    gold_ran = False
     for query in pipeline.queries:
         for row in progress_rows(query):
             if row["batch"] <= seen.get(query.name, -1):
                 continue
             seen[query.name] = row["batch"]
-            line = f"{query.name} batch {row['batch']}: {row['input_rows']} records"
-            if query.name.endswith("gold"):
-                line += (
-                    f", watermark {row['watermark']}, dropped as late {row['dropped_by_watermark']}"
-                    f", windows in state {row['state_rows']}"
-                )
-            console.print(line)
+            gold_ran = gold_ran or query.name.endswith("gold")
+            console.print(batch_line(query.name, row), highlight=False)
+    return gold_ran
 
 
-def _table_counts(paths: LabPaths) -> str:
+def _row_counts(paths: LabPaths) -> dict[str, int]:
+    """Rows in Bronze, quarantine and Gold (0 for a table the pipeline has not created yet)."""
     spark = get_spark()
-    counts = {
+    return {
         name: spark.read.format("delta").load(path).count()
+        if (Path(path) / "_delta_log").is_dir()
+        else 0
         for name, path in (
             ("Bronze", paths.bronze),
             ("quarantine", paths.quarantine),
             ("Gold", paths.gold),
         )
     }
-    return ", ".join(f"{name}: {count} rows" for name, count in counts.items())
+
+
+def _table_counts(paths: LabPaths, before: dict[str, int] | None = None) -> str:
+    """``Bronze: 363 rows, ...``; with the counts from ``before`` a run, what it added too."""
+    counts = _row_counts(paths)
+    return ", ".join(
+        f"{name}: {count:,} rows"
+        + ("" if before is None or name == "Gold" else f" (+{count - before[name]:,} in this run)")
+        for name, count in counts.items()
+    )
+
+
+def _unread_on_the_topic(settings: KafkaSettings, topic: str, paths: LabPaths) -> str | None:
+    """What is on the topic but in no table yet, and why: the line that reconciles the counts."""
+    try:
+        unread = sum(consumer_lag(settings, topic, paths.checkpoint("bronze")).values())
+    except LabError:  # the cluster went away meanwhile: the counts above stand on their own
+        return None
+    if unread == 0:
+        return "Every record on the topic is in Bronze or quarantine (records in = Bronze + quarantine)."
+    return (
+        f"{unread:,} records on the topic are not in Bronze or quarantine yet: they arrived "
+        "after the last trigger and wait for the next one (the next run reads them first)."
+    )
 
 
 def gold_table(paths: LabPaths, limit: int = 10) -> Table:
@@ -108,7 +186,8 @@ def gold_table(paths: LabPaths, limit: int = 10) -> Table:
     freshness = freshness_seconds(spark, paths.bronze)
     age = "no events yet" if freshness is None else f"newest event received {freshness:.0f} s ago"
     table = Table(
-        title=f"Gold — newest {WINDOW_DURATION} windows ({age}; {datetime.now():%H:%M:%S})"
+        title=f"Gold — newest {WINDOW_DURATION.rstrip('s').replace(' ', '-')} windows "
+        f"({age}; {datetime.now():%H:%M:%S})"
     )
     for column in (
         "window (UTC)",
@@ -121,7 +200,7 @@ def gold_table(paths: LabPaths, limit: int = 10) -> Table:
         "customers",
     ):
         table.add_column(
-            column, justify="left" if column[0] in "wrc" and column != "customers" else "right"
+            column, justify="left" if column in ("window (UTC)", "region", "category") else "right"
         )
     for row in frame.itertuples():
         table.add_row(
@@ -154,10 +233,36 @@ def show_gold(paths: LabPaths, limit: int) -> int:
     return 0
 
 
-def show_where(paths: LabPaths, order_id: str) -> int:
+def show_where(paths: LabPaths, order_id: str | None) -> int:
+    """``where``: what became of each record of ``order_id``; without one, orders to ask about."""
     require_tables(paths)
-    for line in where_is(get_spark(), paths, order_id):
-        console.print(line)
+    spark = get_spark()
+    if order_id is None:
+        orders = recent_orders(spark, paths.bronze)
+        if not orders:
+            raise LabError(
+                f"Bronze ({paths.bronze}) holds no events yet: run the producer and the pipeline "
+                "(`make run`), then ask again."
+            )
+        console.print("The orders Bronze received last, newest first:")
+        for recent, event_type in orders:
+            console.print(f"  {recent}  (last event: {event_type})", highlight=False)
+        example = orders[-1][0]
+        console.print(
+            f"Ask where one went: `make where ID={example}` "
+            f"(or `python -m labsupport where {example}`).",
+            highlight=False,
+        )
+        return 0
+    lines = explain_order(spark, paths, order_id)
+    if not lines:
+        raise LabError(
+            f"No record of order {order_id} in Bronze or quarantine: it was not produced, or the "
+            "pipeline has not read it yet (`make where` without ID lists the orders Bronze "
+            "received last)."
+        )
+    for line in lines:
+        console.print(line, markup=False, highlight=False)
     return 0
 
 
@@ -168,15 +273,52 @@ def show_query(paths: LabPaths, name: str, limit: int) -> int:
     return 0
 
 
-def stop_producer(producer: subprocess.Popen, timeout: float = 15.0) -> None:
-    """SIGINT (the producer flushes and prints its count), SIGKILL after ``timeout`` s; reaped."""
+def stop_producer(producer: subprocess.Popen, timeout: float = 15.0) -> str:
+    """SIGINT (the producer flushes and prints its count), SIGKILL after ``timeout`` s; reaped.
+
+    Returns what the producer printed on its stdout (its summary), when that was a pipe.
+    """
     if producer.poll() is None:
         producer.send_signal(signal.SIGINT)
-        try:
-            producer.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(producer.pid, signal.SIGKILL)
-            producer.wait(timeout)
+    try:
+        printed, _ = producer.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(producer.pid, signal.SIGKILL)
+        printed, _ = producer.communicate(timeout=timeout)
+    return (printed or "").strip()
+
+
+def _watch(
+    pipeline: Pipeline,
+    producer: subprocess.Popen,
+    paths: LabPaths,
+    deadline: float | None,
+    refresh: float,
+) -> None:
+    """Until ``deadline``: each micro-batch as a line, and the Gold table, redrawn in a terminal.
+
+    Piped, nothing can be redrawn: the table is printed after each Gold batch instead.
+    """
+    seen: dict[str, int] = {}
+    live = (
+        Live(gold_table(paths), console=console, refresh_per_second=1)
+        if console.is_terminal
+        else None
+    )
+    with live or nullcontext():
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(refresh)
+            pipeline.raise_if_failed()
+            if producer.poll() is not None:
+                raise LabError(
+                    f"The producer stopped (exit code {producer.returncode}; its message is "
+                    "above): fix what it says, then run again."
+                )
+            gold_ran = _print_new_batches(pipeline, seen)
+            if live is not None:
+                live.update(gold_table(paths))
+            elif gold_ran:
+                console.print(gold_table(paths))
 
 
 def run_lab(
@@ -189,7 +331,11 @@ def run_lab(
     trigger: str,
     refresh: float = 5.0,
 ) -> int:
-    """``make run``: the producer, the pipeline and a live Gold view, until Ctrl-C or ``duration``."""
+    """``make run``: the producer, the pipeline and a live Gold view, until Ctrl-C or ``duration``.
+
+    At the end: the producer's counts, the tables' counts, and what is still on the topic —
+    records sent after the last trigger, which the next trigger (the next run) reads.
+    """
     refuse_a_new_checkpoint_over_data(paths)  # before the producer sends anything
     producer = subprocess.Popen(
         [
@@ -204,33 +350,40 @@ def run_lab(
             "--bootstrap-servers",
             settings.bootstrap_servers,
         ],
+        stdout=subprocess.PIPE,  # its summary is printed below the table, on a line of its own
+        text=True,
         start_new_session=True,  # Ctrl-C reaches us; we stop the producer so it flushes cleanly
     )
     console.print(f"Producer started: {rate:g} events/s to {topic} (pid {producer.pid})")
     pipeline: Pipeline | None = None
+    before: dict[str, int] = {}
     try:  # whatever fails from here on, and whenever Ctrl-C arrives, the producer is stopped
         spark = get_spark()
         let_ctrl_c_stop_streams_cleanly()
+        before = _row_counts(paths)
         pipeline = start_pipeline(spark, settings, topic, paths, trigger=trigger)
         console.print(
             f"Pipeline started (trigger: {trigger}); Gold appears after the first batches. "
             "Ctrl-C to stop."
         )
-        deadline = None if duration is None else time.monotonic() + duration
-        with Live(gold_table(paths), console=console, refresh_per_second=1) as live:
-            while deadline is None or time.monotonic() < deadline:
-                time.sleep(refresh)
-                pipeline.raise_if_failed()
-                if producer.poll() is not None:
-                    console.print(f"The producer exited with code {producer.returncode}.")
-                    return 1
-                live.update(gold_table(paths))
+        _watch(
+            pipeline,
+            producer,
+            paths,
+            None if duration is None else time.monotonic() + duration,
+            refresh,
+        )
     except KeyboardInterrupt:
         console.print("Stopping (Ctrl-C)...")
     finally:
-        stop_producer(producer)
+        summary = stop_producer(producer)
         if pipeline is not None:
             pipeline.stop()
+        if summary:
+            console.print(f"Producer: {summary}", highlight=False)
     if pipeline is not None:  # a Ctrl-C during start-up: no tables to count yet
-        console.print(_table_counts(paths))
+        console.print(_table_counts(paths, before), highlight=False)
+        unread = _unread_on_the_topic(settings, topic, paths)
+        if unread:
+            console.print(unread, highlight=False)
     return 0

@@ -12,6 +12,7 @@ exceptions print as before; Jupyter shows errors its own way and is not affected
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from types import TracebackType
@@ -46,11 +47,19 @@ def kafka_unreachable(bootstrap_servers: str, detail: str, waited: float | None 
             "KAFKA_SECURITY_PROTOCOL."
         )
     within = f" within {waited:g} s" if waited is not None else ""
-    return LabError(
-        f"Kafka at {bootstrap_servers} did not answer{within} ({detail}): start it with "
-        "`make start`, or check KAFKA_BOOTSTRAP_SERVERS (and KAFKA_SECURITY_PROTOCOL, if the "
-        "cluster wants a login or TLS)."
-    )
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # `make start` starts no broker then: no use
+        fix = (
+            "KAFKA_BOOTSTRAP_SERVERS is set, so the lab uses that cluster and starts none: check "
+            "that it runs and that the address is right (and KAFKA_SECURITY_PROTOCOL, if it "
+            "wants a login or TLS), or `unset KAFKA_BOOTSTRAP_SERVERS` to use the lab's own "
+            "broker (`make start`)."
+        )
+    else:
+        fix = (
+            "start it with `make start`, or check KAFKA_BOOTSTRAP_SERVERS (and "
+            "KAFKA_SECURITY_PROTOCOL, if the cluster wants a login or TLS)."
+        )
+    return LabError(f"Kafka at {bootstrap_servers} did not answer{within} ({detail}): {fix}")
 
 
 def _print_lab_errors_in_one_line() -> None:

@@ -34,6 +34,7 @@ from labsupport.versions import BROKER_EXCLUDES, BROKER_PACKAGES, SPARK_PACKAGES
 __all__ = [
     "CHECKSUMS",
     "JarGroup",
+    "cached_jars",
     "ensure_jars",
     "jars_dir",
     "pinned_checksums",
@@ -63,6 +64,16 @@ def pyspark_jars_dir() -> Path:
 def jars_dir(group: JarGroup) -> Path:
     """Where a group's resolved jars live (git-ignored, cleared only by ``make distclean``)."""
     return RUNTIME_DIR / "jars" / group
+
+
+def cached_jars(group: JarGroup) -> list[Path] | None:
+    """The jar files of ``group`` if the cache holds them for today's pins, else ``None``.
+
+    Read-only: it reads the cache's manifest, as :func:`ensure_jars` does first, and never
+    downloads (the preflight uses it to report missing jars; ``make setup`` resolves them).
+    """
+    coordinates = _PACKAGES[group] + [f"exclude {name}" for name in _EXCLUDES[group]]
+    return _read_manifest(jars_dir(group), coordinates)
 
 
 def ensure_jars(group: JarGroup, *, quiet: bool = False, verify: bool = True) -> list[Path]:

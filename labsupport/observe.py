@@ -31,6 +31,7 @@ __all__ = [
     "BATCH_PHASES",
     "LagSample",
     "batch_costs",
+    "explain_order",
     "freshness_seconds",
     "gold_fate",
     "gold_fates",
@@ -38,8 +39,26 @@ __all__ = [
     "newest_gold_windows",
     "progress_frame",
     "progress_rows",
+    "recent_orders",
+    "watermark_text",
     "where_is",
 ]
+
+
+def watermark_text(watermark: datetime | str | None) -> str:
+    """``watermark HH:MM:SS`` (UTC), or ``no watermark yet`` while it is still Spark's start value.
+
+    Until a batch has seen an event, Spark reports the watermark as the epoch (1970-01-01), which
+    would read as "00:00:00". Takes a checkpoint's datetime or a progress report's ISO text.
+
+    >>> watermark_text("1970-01-01T00:00:00.000Z"), watermark_text(datetime(2026, 1, 15, 10, 4, 30))
+    ('no watermark yet', 'watermark 10:04:30')
+    """
+    if isinstance(watermark, str):
+        watermark = datetime.fromisoformat(watermark.replace("Z", "+00:00")).replace(tzinfo=None)
+    if watermark is None or watermark <= datetime(1970, 1, 1):
+        return "no watermark yet"
+    return f"watermark {watermark:%H:%M:%S}"
 
 
 def progress_rows(query: StreamingQuery) -> list[dict]:
@@ -123,8 +142,15 @@ def where_is(spark: SparkSession, paths: LabPaths, order_id: str) -> list[str]:
     """Explain what became of every record of ``order_id``: Bronze, quarantine, Gold, or dropped late.
 
     The Gold verdict replays Spark's rule with the watermark that the checkpoint recorded for
-    the batch that read the record (:func:`gold_fate`).
+    the batch that read the record (:func:`gold_fate`). An order with no record says so.
     """
+    return explain_order(spark, paths, order_id) or [
+        f"{order_id}: not in Bronze or quarantine (not produced, or not read yet)"
+    ]
+
+
+def explain_order(spark: SparkSession, paths: LabPaths, order_id: str) -> list[str]:
+    """:func:`where_is`'s lines, one per record of ``order_id``; none when no table holds it."""
     answers: list[str] = []
     quarantined = (
         spark.read.format("delta")
@@ -160,7 +186,7 @@ def where_is(spark: SparkSession, paths: LabPaths, order_id: str) -> list[str]:
         elif counted:
             verdict = (
                 f"counted in Gold window {window_start:%H:%M}–{window_end:%H:%M} "
-                f"(batch {batch.batch_id}, watermark {batch.watermark:%H:%M:%S})"
+                f"(batch {batch.batch_id}, {watermark_text(batch.watermark)})"
             )
             if seen_placed:
                 verdict += " — a duplicate of an earlier copy, so it counts once"
@@ -171,7 +197,26 @@ def where_is(spark: SparkSession, paths: LabPaths, order_id: str) -> list[str]:
                 f"the watermark {batch.watermark:%H:%M:%S} of batch {batch.batch_id}"
             )
         answers.append(f"Bronze ({where}): {verdict}")
-    return answers or [f"{order_id}: not in Bronze or quarantine (not produced, or not read yet)"]
+    return answers
+
+
+def recent_orders(spark: SparkSession, bronze_path: str, limit: int = 5) -> list[tuple[str, str]]:
+    """The ``limit`` orders Bronze received last, newest first: ``(order_id, newest event type)``.
+
+    What ``where`` offers when it is asked about no order: the producer's order ids are random
+    UUIDs, which nobody can guess.
+    """
+    newest = F.max(F.struct("kafka_ingest_ts", "kafka_offset", "event_type"))  # field by field
+    rows = (
+        spark.read.format("delta")
+        .load(bronze_path)
+        .groupBy("order_id")
+        .agg(newest.alias("newest"))
+        .orderBy(F.col("newest.kafka_ingest_ts").desc(), F.col("newest.kafka_offset").desc())
+        .limit(limit)
+        .collect()
+    )
+    return [(row.order_id, row.newest.event_type) for row in rows]
 
 
 def gold_fates(spark: SparkSession, paths: LabPaths) -> list[dict[str, Any]]:

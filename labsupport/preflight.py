@@ -1,11 +1,12 @@
 """Preflight: check everything the lab needs, and name each problem with its fix.
 
 :func:`preflight` runs one small check per requirement, in the order a problem would bite —
-Python, the pinned packages, Java, the JVM jars, disk space, free ports, the broker seen from
-Python, the lesson's topic, the broker seen from Spark's Kafka source, and Delta — and returns
-one :class:`Finding` for each. Nothing raises: a problem becomes a ``fail`` finding whose
-``fix`` says what to do, and the checks that depend on it are skipped rather than left to hang.
-Every network wait is bounded (a few seconds).
+the operating system, Python, the pinned packages, Java, the JVM jars, memory, disk space, free
+ports, the broker seen from Python, the lesson's topic, the broker seen from Spark's Kafka
+source, and Delta — and returns one :class:`Finding` for each. Nothing raises: a problem becomes
+a ``fail`` finding whose ``fix`` says what to do, and the checks that depend on it are skipped
+rather than left to hang. Every network wait is bounded (a few seconds). It changes nothing:
+missing jars are reported, not downloaded (``make setup`` does that).
 
 >>> Finding("Python", "ok", "Python 3.11.7").ok
 True
@@ -27,17 +28,22 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from labsupport.broker import EmbeddedBroker
 from labsupport.checks.core import CheckResult
 from labsupport.config import DEFAULT_BROKER_PORT, PROJECT_ROOT, TOPIC, KafkaSettings
+from labsupport.env import env_memory
 from labsupport.errors import LabError, explain_failure
+from labsupport.machine import Machine, Status, resident_memory
 from labsupport.net import port_open
 from labsupport.topics import admin_client, broker_reachable
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from rich.console import Console
+
+    from labsupport.jars import JarGroup
 
 __all__ = [
     "MIN_FREE_DISK_GB",
@@ -48,9 +54,13 @@ __all__ = [
     "show_findings",
 ]
 
-Status = Literal["ok", "warn", "fail", "skip"]
+#: The lessons write little (lessons 04–06 left at most 3.6 MB of tables and checkpoints each and
+#: under 1 MB of broker data, measured with the memory figures in labsupport.machine), but a full
+#: disk stops the broker and fails Delta commits mid-stream: 2 GB leaves room for Spark's
+#: temporary files and for `make setup` to run again (.venv is 1.2 GB, the jars 0.2 GB).
 MIN_FREE_DISK_GB = 2.0
 JUPYTER_PORT = 8888
+_JAR_FIX = "`make setup` (downloads them once: Maven Central, or LAB_MAVEN_REPO for a mirror)"
 #: Bounds for Spark's Kafka client in the preflight read, so a broken broker fails fast.
 _SPARK_KAFKA_TIMEOUTS = {
     "kafka.request.timeout.ms": "10000",
@@ -121,28 +131,48 @@ def _java() -> Finding:
     return Finding("Java", "ok", f"Java {java_version(java)} at {java}")
 
 
-def _jars(group: str) -> Finding:
-    from labsupport.jars import ensure_jars
+def _jars(group: JarGroup) -> Finding:
+    """Read-only: the jar cache's manifest, never a download (``make setup`` downloads)."""
+    from labsupport.jars import cached_jars, jars_dir
 
-    jars = ensure_jars(group, quiet=True)  # type: ignore[arg-type]
-    return Finding(f"{group} jars", "ok", f"{len(jars)} jars in {jars[0].parent}")
+    jars = cached_jars(group)
+    if jars is None:
+        return Finding(
+            f"{group} jars",
+            "fail",
+            f"not resolved in {jars_dir(group)} for the pinned versions",
+            _JAR_FIX,
+        )
+    return Finding(f"{group} jars", "ok", f"{len(jars)} jars in {jars_dir(group)}")
+
+
+def _memory(machine: Machine) -> Finding:
+    """Total and free memory against what lessons 04–06 were measured to use at most."""
+    driver = env_memory("LAB_DRIVER_MEMORY", "2g")
+    resident = 0 if machine.available_memory is None else _lab_resident_memory()
+    return Finding("Memory", *machine.memory_verdict(resident, driver))
+
+
+def _lab_resident_memory() -> int:
+    """What this process (a kernel, with its Spark JVM) and a running broker hold already."""
+    pids = [os.getpid()]
+    if not KafkaSettings.external_cluster_configured():
+        broker = EmbeddedBroker().status()
+        if broker.pid is not None:
+            pids.append(broker.pid)
+    return resident_memory(pids)
 
 
 def _disk() -> Finding:
     free_gb = shutil.disk_usage(PROJECT_ROOT).free / 1024**3
-    if free_gb < MIN_FREE_DISK_GB:
-        return Finding(
-            "Disk space",
-            "fail",
-            f"{free_gb:.1f} GB free under {PROJECT_ROOT}",
-            f"free at least {MIN_FREE_DISK_GB:.0f} GB (`make clean` deletes tables, checkpoints and broker data)",
-        )
-    return Finding("Disk space", "ok", f"{free_gb:.1f} GB free under {PROJECT_ROOT}")
+    found = f"{free_gb:.1f} GB free under {PROJECT_ROOT}"
+    if free_gb >= MIN_FREE_DISK_GB:
+        return Finding("Disk space", "ok", found)
+    fix = f"free at least {MIN_FREE_DISK_GB:.0f} GB (`make clean` deletes tables, checkpoints and broker data)"
+    return Finding("Disk space", "fail", found, fix)
 
 
 def _broker_ports() -> Finding:
-    from labsupport.broker import EmbeddedBroker
-
     name = "Broker ports"
     if KafkaSettings.external_cluster_configured():
         bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
@@ -164,8 +194,9 @@ def _broker_ports() -> Finding:
             name,
             "fail",
             f"port {', '.join(map(str, busy))} is in use by another program (another Kafka? docker?)",
-            f"stop it, or `make start PORT={alternative}` and "
-            f"`export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{alternative}`",
+            # exported first: `make start` then creates the topic on the new broker, not this one
+            f"stop it, or `export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{alternative}` "
+            f"then `make start PORT={alternative}`",
         )
     return Finding(
         name, "ok", f"{DEFAULT_BROKER_PORT} and {broker.controller_port} are free for the broker"
@@ -192,9 +223,21 @@ def _broker_fix(settings: KafkaSettings) -> str:
     return "start it: `make start` (in a notebook: `lesson.ensure_broker()`)"
 
 
+def _lab_broker_running() -> bool:
+    return EmbeddedBroker().status().running
+
+
 def _broker_from_python(settings: KafkaSettings) -> Finding:
     name = "Kafka from Python"
     if not broker_reachable(settings):
+        own = f"127.0.0.1:{DEFAULT_BROKER_PORT}"  # the lab's broker, where `make start` starts it
+        if settings.bootstrap_servers == own and not _lab_broker_running():
+            return Finding(  # before a workshop: nothing is wrong, there is only nothing to check
+                name,
+                "warn",
+                "the lab's broker is not running, so Kafka was not checked",
+                "`make start`, then `make preflight` again (make run and the lessons start it)",
+            )
         return Finding(
             name, "fail", f"nothing answers at {settings.bootstrap_servers}", _broker_fix(settings)
         )
@@ -262,6 +305,7 @@ def preflight(
     topic: str = TOPIC,
     spark: SparkSession | None = None,
     start_spark: bool = True,
+    machine: Machine | None = None,
 ) -> list[Finding]:
     """Check every requirement of the lab; return one :class:`Finding` per check, never raise.
 
@@ -269,21 +313,23 @@ def preflight(
     broker's address); ``topic`` is the one Spark's Kafka source reads (a notebook passes its
     lesson's topic). Pass the running ``spark`` session, or let preflight start the lab's
     session with ``start_spark=True`` (it is not stopped: ``get_spark()`` reuses it);
-    ``start_spark=False`` skips the Spark and Delta checks.
+    ``start_spark=False`` skips the Spark and Delta checks, and so do missing jars (starting
+    Spark would download them). ``machine`` defaults to this one (:meth:`Machine.this`).
     """
     settings = settings or KafkaSettings.from_env()
+    machine = machine or Machine.this()
     findings = [
+        _guarded(
+            "Operating system",
+            "use Linux, macOS or WSL 2",
+            lambda: Finding("Operating system", *machine.system_verdict()),
+        ),
         _guarded("Python", "install Python 3.10+", _python),
         _guarded("Python packages", "`make setup`", _packages),
         java := _guarded("Java", "install a JDK 17+ and set JAVA_HOME to it", _java),
-    ]
-    jar_fix = "`make setup` (needs Maven Central once, or LAB_MAVEN_REPO set to a mirror)"
-    for group in ("spark", "broker"):
-        if java.ok:
-            findings.append(_guarded(f"{group} jars", jar_fix, lambda g=group: _jars(g)))
-        else:
-            findings.append(Finding(f"{group} jars", "skip", "needs Java"))
-    findings += [
+        spark_jars := _guarded("spark jars", _JAR_FIX, lambda: _jars("spark")),
+        _guarded("broker jars", _JAR_FIX, lambda: _jars("broker")),
+        _guarded("Memory", "set LAB_DRIVER_MEMORY as it says", lambda: _memory(machine)),
         _guarded("Disk space", "free some disk space", _disk),
         _guarded("Broker ports", "stop the program that holds the port", _broker_ports),
         _guarded("Jupyter port", "optional", _jupyter_port),
@@ -294,35 +340,38 @@ def preflight(
     findings.append(kafka)
     topic_found = (
         _guarded("Topic", "`python -m labsupport topic create`", lambda: _topic(settings, topic))
-        if kafka.ok
+        if kafka.status == "ok"
         else Finding("Topic", "skip", "needs Kafka")
     )
     findings.append(topic_found)
 
     session: Finding
-    if spark is None and start_spark and java.ok:
+    needs = "needs Java" if not java.ok else "needs the jars" if not spark_jars.ok else ""
+    if spark is None and start_spark and not needs:
         spark, session = _start_session()
     elif spark is not None:
         running = spark
         session = _guarded("Spark session", "`make setup`", lambda: _spark_session(running))
     else:
-        session = Finding("Spark session", "skip", "not requested" if java.ok else "needs Java")
+        session = Finding("Spark session", "skip", needs if start_spark else "not requested")
     findings.append(session)
 
     spark_fix = (
         "the connector or Delta jar is missing from spark.jars: `make setup`, then restart the "
         "kernel (or the Python process) so the session starts with them"
     )
+    no_session = needs if spark is None and needs else "needs a Spark session"
     if spark is not None and session.ok and topic_found.status == "ok":
         findings.append(
             _guarded("Kafka from Spark", spark_fix, lambda: _spark_kafka(spark, settings, topic))
         )
     else:
-        findings.append(Finding("Kafka from Spark", "skip", "needs a Spark session and the topic"))
+        missing = "needs the topic" if spark is not None and session.ok else no_session
+        findings.append(Finding("Kafka from Spark", "skip", missing))
     if spark is not None and session.ok:
         findings.append(_guarded("Delta", spark_fix, lambda: _delta(spark)))
     else:
-        findings.append(Finding("Delta", "skip", "needs a Spark session"))
+        findings.append(Finding("Delta", "skip", no_session))
     return findings
 
 

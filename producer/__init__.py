@@ -12,8 +12,17 @@ Modules, from the bottom up: ``timefmt`` (event times), ``catalogue`` (``data/pr
 rate schedule, without Kafka), ``stopping`` (Ctrl-C and the final flush), ``publish`` (the feed
 and given events to Kafka), ``replay`` (a scenario to Kafka); and ``order_producer`` (the command
 line). From ``labsupport`` they use only ``config``, ``schema``, ``errors``, ``contract`` and
-``durations``.
+``durations`` (and ``interpreter``, to refuse a Python without its packages in one line).
 """
+
+import sys
+
+# Run as `python -m producer.order_producer`: sys.argv[0] is "-m" while Python imports this
+# package to find the module (documented for -m), so only the command line is refused here.
+if sys.argv[:1] == ["-m"]:
+    from labsupport.interpreter import PRODUCER_PACKAGES, exit_unless_ready
+
+    exit_unless_ready("producer.order_producer", PRODUCER_PACKAGES)
 
 from producer.catalogue import Product, load_catalogue
 from producer.contract import contract_violations, is_valid_event

@@ -26,6 +26,9 @@ if (
     not __package__
 ):  # run as a file (python producer/order_producer.py): make the package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from labsupport.interpreter import PRODUCER_PACKAGES, exit_unless_ready
+
+    exit_unless_ready("producer.order_producer", PRODUCER_PACKAGES)
 
 from labsupport.arguments import OneLineParser, argument, at_least_one, count, duration, positive
 from labsupport.config import EVENTS_PER_SECOND, TOPIC, TRIGGER_INTERVAL, KafkaSettings
@@ -215,6 +218,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     if args.no_progress:
         print(stats.line(), flush=True)
+    order_ids = stats.order_ids()
+    if order_ids:
+        print(
+            f"Order ids to look up: {', '.join(order_ids)} (`make where ID={order_ids[0]}` "
+            "once the pipeline has read them)",
+            flush=True,
+        )
     if stats.failed:
         print(
             f"error: {stats.failed:,} of {stats.sent:,} records were not delivered "

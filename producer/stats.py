@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaError
+from confluent_kafka import KafkaError, Message
 
 from producer.modes import BEYOND_WATERMARK, DUPLICATE, LATE, MALFORMED, WATERMARK_SECONDS
 
@@ -39,6 +39,8 @@ class ProduceStats:
     interrupted: bool = False
     last_error: str | None = None
     flushing: bool = field(default=False, repr=False)
+    #: the keys (order ids) of the first two orders acknowledged: ids a learner can look up
+    first_keys: list[bytes | None] = field(default_factory=list, repr=False)
 
     @property
     def rate(self) -> float:
@@ -50,10 +52,12 @@ class ProduceStats:
         """Records sent but neither acknowledged nor failed yet."""
         return self.sent - self.acknowledged - self.failed
 
-    def on_delivery(self, error: KafkaError | None, _message: object) -> None:
+    def on_delivery(self, error: KafkaError | None, message: Message) -> None:
         """The delivery callback: librdkafka calls it once per record, from ``poll``/``flush``."""
         if error is None:
             self.acknowledged += 1
+            if len(self.first_keys) < 2 and message.key() not in self.first_keys:
+                self.first_keys.append(message.key())
         else:
             self.failed += 1
             self.last_error = error.str()
@@ -68,6 +72,10 @@ class ProduceStats:
             self.duplicates += 1
         if tags & MALFORMED:
             self.malformed += 1
+
+    def order_ids(self) -> list[str]:
+        """The order ids of the first records acknowledged (for ``make where ID=...``)."""
+        return [key.decode("utf-8", "replace") for key in self.first_keys if key]
 
     def line(self, *, modes: bool = True) -> str:
         """The progress line: counts, actual vs target rate, elapsed time."""

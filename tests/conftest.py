@@ -42,11 +42,16 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Streaming runs (marked ``slow``) first, the rest in their order after.
+    """A test taking the ``kafka`` or ``spark`` fixture gets that marker (so the quick tier
+    leaves it out); streaming runs (marked ``slow``) first, the rest in their order after.
 
     ``make test`` spreads tests over two xdist workers as they free up; a minutes-long notebook
     started last would run alone while the other worker sits idle.
     """
+    for item in items:  # a test that takes the broker or the session is in that tier, marked or not
+        for fixture in ("kafka", "spark"):
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(fixture)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
 
 

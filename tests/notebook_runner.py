@@ -48,6 +48,7 @@ __all__ = [
     "notebook_paths",
     "parse_solutions",
     "solution_path",
+    "write_executed_copy",
 ]
 
 #: The cell tag of an exercise: ``exercise:`` + the lesson number + ``.`` + the exercise number.
@@ -224,3 +225,34 @@ def execute_notebook(
     seconds = time.monotonic() - started
     executed.cells = [c for c in executed.cells if _TEARDOWN not in c.metadata.get("tags", [])]
     return ExecutedNotebook(path, executed, seconds)
+
+
+def write_executed_copy(run: ExecutedNotebook, folder: Path) -> Path:
+    """Save ``run`` to ``folder`` as an executed ``.ipynb`` and as HTML; refresh ``index.html``.
+
+    What ``make html`` (and every ``make test``) leaves for an instructor to project or hand to
+    a learner whose laptop failed: each lesson with its solutions and its real outputs.
+    """
+    import html
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(run.notebook, folder / run.path.name)
+    body, _ = HTMLExporter().from_notebook_node(run.notebook)
+    page = folder / f"{run.path.stem}.html"
+    page.write_text(body, encoding="utf-8")
+    rows = "".join(
+        f'<li><a href="{html.escape(p.name)}">{html.escape(p.stem)}</a></li>'
+        for p in sorted(folder.glob("[0-9][0-9]_*.html"))
+    )
+    index = folder / f".index-{os.getpid()}.html"  # two test workers may write at once
+    index.write_text(
+        "<!doctype html><meta charset=utf-8><title>Streaming Lab: executed lessons</title>"
+        "<h1>Streaming Lab: the lessons, executed with their solutions</h1>"
+        f"<ul>{rows}</ul>",
+        encoding="utf-8",
+    )
+    index.replace(folder / "index.html")
+    return page

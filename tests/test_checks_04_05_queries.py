@@ -18,6 +18,8 @@ from labsupport.pipeline import gold_from_orders
 from labsupport.predict import scenario_phases
 from producer import load_scenario
 
+pytestmark = pytest.mark.spark  # each check starts the lab's session itself
+
 BATCHES = [
     ["10:01", "10:03", "10:07", "10:18"],
     ["10:02", "10:06", "10:12", "10:24"],

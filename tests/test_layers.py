@@ -35,8 +35,8 @@ from labsupport.config import PROJECT_ROOT
 
 LAYERS: list[set[str]] = [
     {"errors", "durations", "net", "config", "schema", "contract", "versions", "checkpoint",
-     "folders", "env", "arguments"},
-    {"java", "jars", "broker", "broker_login", "topics", "spark"},
+     "folders", "env", "arguments", "machine", "interpreter"},
+    {"java", "jars", "bundle", "broker", "broker_login", "topics", "spark"},
     {"pipeline", "plans", "predict", "queries", "checks.core"},
     {"runner", "observe", "live", "charts", "phased", "listener"},
     {
@@ -47,7 +47,9 @@ LAYERS: list[set[str]] = [
     },
     {"commands", "cli", "__main__", "__init__"},
 ]  # fmt: skip
-PRODUCER_MAY_USE = {"config", "schema", "errors", "contract", "durations", "arguments"}
+PRODUCER_MAY_USE = {
+    "config", "schema", "errors", "contract", "durations", "arguments", "interpreter",
+}  # fmt: skip
 MAX_LINES = 450
 
 

@@ -15,6 +15,7 @@ Each run's wall time is printed in the summary (``tests/conftest.py``).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from tests.notebook_runner import (
     load_solutions,
     notebook_paths,
     solution_path,
+    write_executed_copy,
 )
 
 NOTEBOOKS = notebook_paths()
@@ -252,6 +254,8 @@ def test_runs_with_solutions_and_passes_every_check(path, kafka, tmp_path, recor
     run = execute_notebook(path, env=_kernel_env(kafka, tmp_path))
     nbformat.write(run.notebook, tmp_path / path.name)  # to read when a check fails
     record_property("notebook_seconds", f"{path.name}: {run.seconds:.1f} s with solutions")
+    if os.environ.get("LAB_EXECUTED_DIR"):  # make html, make test: the copies to project
+        write_executed_copy(run, Path(os.environ["LAB_EXECUTED_DIR"]))
 
     score = run.score()
     assert score is not None, f"{path.name} printed no 'n/m checks passed' summary"

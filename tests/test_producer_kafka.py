@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -394,7 +395,8 @@ def test_ctrl_c_flushes_and_every_acknowledged_record_is_in_kafka(kafka, topic):
             process.kill()
             process.wait()
     assert process.returncode == 0, err
-    summary = out.strip().splitlines()[-1]
+    summary = next(line for line in out.splitlines() if line.startswith("sent "))
+    assert re.search(r"^Order ids to look up: [0-9a-f-]{36}, [0-9a-f-]{36} ", out, re.M), out
     sent = int(summary.split(" · ")[0].removeprefix("sent ").replace(",", ""))
     assert sent > 0 and f"acknowledged {sent:,} · failed 0" in summary
     assert len(consume_all(kafka, topic, sent)) == sent
