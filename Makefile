@@ -41,13 +41,14 @@ setup: $(STAMP) $(JAR_MANIFESTS) ## the learner install: .venv with the lab and 
 
 # jars deleted since (`rm -rf .lab/jars`): resolve them again, and nothing else
 $(JAR_MANIFESTS): | $(STAMP)
+	$(if $(BUNDLE),@$(PY) -m labsupport.bundle unpack $(BUNDLE) --into $(BUNDLE_DIR))
 	$(PY) -m labsupport setup
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required: install it and run `make setup PYTHON=python3.x`.")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 ifneq ($(BUNDLE),)
-	@$(PYTHON) -m labsupport.bundle unpack $(BUNDLE) --into $(BUNDLE_DIR)
+	@$(PY) -m labsupport.bundle unpack $(BUNDLE) --into $(BUNDLE_DIR)
 else
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 endif
@@ -99,6 +100,7 @@ sql: setup ## run one of the design's SQL checks on the tables (Q=bronze_check o
 	@$(if $(Q),$(PY) -m labsupport sql $(Q),echo 'error: name the check: make sql Q=bronze_check (or Q=gold_revenue).' >&2; exit 2)
 
 test: setup-dev ## the whole suite, notebooks included (starts and stops its own broker)
+	@rm -rf $(LESSON_COPIES)
 	LAB_EXECUTED_DIR=$(LESSON_COPIES) $(PY) -m pytest -m "not unsolved" $(XDIST) $(PYTEST_ARGS)
 
 test-unsolved: setup-dev ## run every notebook unsolved, as a learner first opens it: no crash, a ✗ per exercise
@@ -108,6 +110,7 @@ test-quick: setup-dev ## the fast tier: no Kafka, no streaming runs
 	$(PY) -m pytest -m "not kafka and not slow and not notebooks and not spark" $(PYTEST_ARGS)
 
 html: setup-dev ## execute every lesson with its solutions: HTML + executed .ipynb in build/lessons/
+	@rm -rf $(LESSON_COPIES)
 	LAB_EXECUTED_DIR=$(LESSON_COPIES) $(PY) -m pytest tests/test_notebooks.py -m notebooks -k runs_with_solutions $(XDIST) $(PYTEST_ARGS)
 	@echo "Executed lessons: $(LESSON_COPIES)/index.html (open it in a browser)"
 

@@ -28,10 +28,10 @@ import hashlib
 import json
 import platform
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,16 +47,11 @@ __all__ = [
     "unpack_bundle",
 ]
 
-#: The wheel tags pip may take for each platform a bundle can serve. Windows learners use WSL2,
-#: which is Linux. macOS 13 or newer; glibc 2.28 or newer (pyarrow's Linux wheels need it:
-#: Ubuntu 20.04+, Debian 10+, RHEL 8+).
-_GLIBCS = (17, 24, 26, 27, 28)
-PLATFORMS: dict[str, tuple[str, ...]] = {
-    "linux-x86_64": (*(f"manylinux_2_{v}_x86_64" for v in _GLIBCS), "manylinux2014_x86_64"),
-    "linux-aarch64": (*(f"manylinux_2_{v}_aarch64" for v in _GLIBCS), "manylinux2014_aarch64"),
-    "macos-arm64": ("macosx_13_0_arm64",),
-    "macos-x86_64": ("macosx_13_0_x86_64",),
-}
+#: The laptops a bundle can serve (the wheel tags each accepts: :mod:`labsupport.bundle_wheels`).
+#: Windows laptops work in WSL2, which is Linux.
+PLATFORMS = ("linux-x86_64", "linux-aarch64", "macos-arm64", "macos-x86_64")
+#: The Pythons a bundle serves unless told otherwise (the Makefile's BUNDLE_PYTHONS says the same).
+PYTHONS = ("3.11", "3.12")
 DEFAULT_ARCHIVE = PROJECT_ROOT / "dist" / "workshop-bundle.tar.gz"
 _SUMS = "SHA256SUMS"
 _INFO = "bundle.json"
@@ -104,32 +99,6 @@ def _requirements() -> list[str]:
     return lines + list(project["build-system"]["requires"])
 
 
-def _pip(*args: str) -> None:
-    """Run pip (this interpreter's); a failure is one line naming what could not be fetched."""
-    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise LabError(f"pip {args[0]} failed ({last}): check the network, then run it again.")
-
-
-def _download_wheels(into: Path, platforms: Sequence[str], pythons: Sequence[str]) -> None:
-    """Wheels for every (platform, Python): this machine's first, building any sdist-only package
-    (pyspark is published as an sdist) into a wheel — pure Python, so it serves every platform."""
-    requirements = into.parent / "requirements.txt"
-    requirements.write_text("\n".join(_requirements()) + "\n")
-    _pip("wheel", "--quiet", "--wheel-dir", str(into), "-r", str(requirements))
-    for key in platforms:
-        for version in pythons:
-            if key == this_platform() and version == _python_version():
-                continue  # pip wheel above fetched exactly these
-            tags = [arg for tag in PLATFORMS[key] for arg in ("--platform", tag)]
-            _pip("download", "--quiet", "--only-binary=:all:", *tags, "--python-version",
-                 version, "--implementation", "cp", "--find-links", str(into), "--dest",
-                 str(into), "-r", str(requirements))  # fmt: skip
-    requirements.unlink()
-
-
 def _copy_jars(into: Path) -> int:
     """The resolved jars, as ``.lab/jars`` holds them (resolved first if need be)."""
     from labsupport.jars import ensure_jars, jars_dir
@@ -144,7 +113,7 @@ def _copy_jars(into: Path) -> int:
 def build_bundle(
     archive: Path = DEFAULT_ARCHIVE,
     platforms: Sequence[str] = tuple(PLATFORMS),
-    pythons: Sequence[str] = ("3.11", "3.12"),
+    pythons: Sequence[str] = PYTHONS,
 ) -> Path:
     """Write the bundle for ``platforms`` and ``pythons`` to ``archive``; return its path.
 
@@ -160,11 +129,10 @@ def build_bundle(
     with tempfile.TemporaryDirectory(prefix="bundle-", dir=archive.parent) as scratch:
         stage = Path(scratch) / "stage"
         (stage / "wheels").mkdir(parents=True)
-        _download_wheels(stage / "wheels", platforms, pythons)
+        from labsupport.bundle_wheels import download_wheels
+
+        download_wheels(stage / "wheels", platforms, pythons, _requirements())
         jars = _copy_jars(stage / "jars")
-        files = sorted(p for p in stage.rglob("*") if p.is_file())
-        sums = "".join(f"{_sha256(p)}  {p.relative_to(stage).as_posix()}\n" for p in files)
-        (stage / _SUMS).write_text(sums)
         info = {
             "platforms": list(platforms),
             "pythons": list(pythons),
@@ -174,6 +142,9 @@ def build_bundle(
             "jars": jars,
         }
         (stage / _INFO).write_text(json.dumps(info, indent=1) + "\n")
+        files = sorted(p for p in stage.rglob("*") if p.is_file())
+        sums = "".join(f"{_sha256(p)}  {p.relative_to(stage).as_posix()}\n" for p in files)
+        (stage / _SUMS).write_text(sums)
         partial = Path(scratch) / archive.name
         # level 1: wheels and jars are zip files already; more effort would only cost minutes
         with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
@@ -196,7 +167,7 @@ def _safe_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
 
 def _check_archive_digest(archive: Path) -> None:
     sidecar = Path(f"{archive}.sha256")
-    if sidecar.exists() and sidecar.read_text().split()[0] != _sha256(archive):
+    if sidecar.exists() and sidecar.read_text().split()[:1] != [_sha256(archive)]:
         raise LabError(
             f"{archive} does not match {sidecar.name}: the copy is damaged; copy it again."
         )
@@ -207,9 +178,9 @@ def _check_fits_this_laptop(info: dict) -> None:
     if here not in info["platforms"] or version not in info["pythons"]:
         raise LabError(
             f"This bundle serves {', '.join(info['platforms'])} with Python "
-            f"{', '.join(info['pythons'])}; this laptop is {here} with Python {version}: install "
-            f"one of those Pythons (`make setup PYTHON=python{info['pythons'][0]} BUNDLE=...`), "
-            "or ask for a bundle built for it."
+            f"{', '.join(info['pythons'])}; this laptop's .venv is {here} with Python {version}: "
+            f"install one of those Pythons, then `rm -rf .venv && make setup "
+            f"PYTHON=python{info['pythons'][0]} BUNDLE=...` (or ask for a bundle built for it)."
         )
     if info["pyproject_sha256"] != _sha256(PROJECT_ROOT / "pyproject.toml"):
         raise LabError(
@@ -223,10 +194,8 @@ def _verify_sums(folder: Path) -> int:
     for line in (folder / _SUMS).read_text().splitlines():
         digest, name = line.split(maxsplit=1)
         listed[name] = digest
-    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {
-        _SUMS,
-        _INFO,
-    }
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    present.discard(_SUMS)
     for name in sorted(present | set(listed)):
         if name not in listed or name not in present or _sha256(folder / name) != listed[name]:
             raise LabError(
@@ -256,13 +225,18 @@ def unpack_bundle(
                 tar.extractall(into, members=members, filter="data")
             else:
                 tar.extractall(into, members=members)  # members checked above
-    except (tarfile.TarError, EOFError, OSError) as error:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
         raise LabError(f"{archive} is not a readable bundle ({error}): copy it again.") from None
     if not (into / _INFO).is_file() or not (into / _SUMS).is_file():
         raise LabError(f"{archive} has no {_INFO} or {_SUMS}: it is not a workshop bundle.")
-    info = json.loads((into / _INFO).read_text())
-    _check_fits_this_laptop(info)
-    files = _verify_sums(into)
+    try:
+        files = _verify_sums(into)  # bundle.json included: read only once it is checked
+        info = json.loads((into / _INFO).read_text())
+        _check_fits_this_laptop(info)
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise LabError(
+            f"{archive} has a malformed {_INFO} or {_SUMS} ({error}): rebuild it."
+        ) from None
     for group in _JAR_GROUPS:
         target = jars_into / group
         if target.exists():
@@ -277,12 +251,15 @@ def unpack_bundle(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m labsupport.bundle build|unpack`` (what ``make bundle`` and ``make setup BUNDLE=`` run)."""
-    parser = argparse.ArgumentParser(prog="python -m labsupport.bundle", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m labsupport.bundle",
+        description="Build or unpack the offline workshop bundle.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="write the bundle (needs the network)")
     build.add_argument("--out", type=Path, default=DEFAULT_ARCHIVE)
     build.add_argument("--platforms", default=" ".join(PLATFORMS), help="'here' or names")
-    build.add_argument("--pythons", default="3.11 3.12", help="'here' or versions: '3.11 3.12'")
+    build.add_argument("--pythons", default=" ".join(PYTHONS), help="'here' or versions")
     unpack = commands.add_parser("unpack", help="check and unpack a bundle (no network)")
     unpack.add_argument("archive", type=Path)
     unpack.add_argument("--into", type=Path, default=RUNTIME_DIR / "bundle")

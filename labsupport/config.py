@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_DELTA_ROOT",
     "DEFAULT_LESSONS_DIR",
     "DELTA_ROOT",
+    "DRIVER_MEMORY",
     "EVENTS_PER_SECOND",
     "FUTURE_TOLERANCE",
     "GOLD_TABLE",
@@ -97,6 +98,8 @@ KAFKA_FETCH_MAX_WAIT_MS = 50
 
 # --- The design's behaviour --------------------------------------------------------------------
 EVENTS_PER_SECOND = 5.0
+#: Spark's driver heap unless ``LAB_DRIVER_MEMORY`` says otherwise (lessons 04–06 pass with 1g too).
+DRIVER_MEMORY = "2g"
 #: Gold's tumbling event-time window and how far the watermark trails the newest event time.
 WINDOW = timedelta(minutes=5)
 WATERMARK = timedelta(minutes=10)

@@ -47,17 +47,24 @@ def kafka_unreachable(bootstrap_servers: str, detail: str, waited: float | None 
             "KAFKA_SECURITY_PROTOCOL."
         )
     within = f" within {waited:g} s" if waited is not None else ""
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # `make start` starts no broker then: no use
+    on_this_machine = re.fullmatch(r"(?:127\.0\.0\.1|localhost):(\d+)", bootstrap_servers)
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        fix = (
+            "start it with `make start`, or check KAFKA_BOOTSTRAP_SERVERS (and "
+            "KAFKA_SECURITY_PROTOCOL, if the cluster wants a login or TLS)."
+        )
+    elif on_this_machine:  # `make start` can serve that address: with PORT exported too
+        fix = (
+            "KAFKA_BOOTSTRAP_SERVERS is set, so the lab uses that address: start a broker there "
+            f"(`export PORT={on_this_machine.group(1)}`, then `make start`), or "
+            "`unset KAFKA_BOOTSTRAP_SERVERS` to use the lab's own broker (`make start`)."
+        )
+    else:  # `make start` starts no broker then: no use
         fix = (
             "KAFKA_BOOTSTRAP_SERVERS is set, so the lab uses that cluster and starts none: check "
             "that it runs and that the address is right (and KAFKA_SECURITY_PROTOCOL, if it "
             "wants a login or TLS), or `unset KAFKA_BOOTSTRAP_SERVERS` to use the lab's own "
             "broker (`make start`)."
-        )
-    else:
-        fix = (
-            "start it with `make start`, or check KAFKA_BOOTSTRAP_SERVERS (and "
-            "KAFKA_SECURITY_PROTOCOL, if the cluster wants a login or TLS)."
         )
     return LabError(f"Kafka at {bootstrap_servers} did not answer{within} ({detail}): {fix}")
 

@@ -18,13 +18,21 @@ import importlib.util
 import os
 import sys
 
-__all__ = ["LAB_PACKAGES", "PRODUCER_PACKAGES", "exit_unless_ready", "unready_reason"]
+__all__ = [
+    "LAB_PACKAGES",
+    "PRODUCER_PACKAGES",
+    "WINDOWS_FIX",
+    "exit_unless_ready",
+    "unready_reason",
+]
 
 #: What ``python -m labsupport`` imports from outside the standard library (import names). Not
 #: ``delta``: the lab's ``./delta`` folder of tables would be found as that package.
 LAB_PACKAGES = ("pyspark", "confluent_kafka", "rich", "pandas", "pyarrow")
 #: What the producer imports from outside the standard library.
 PRODUCER_PACKAGES = ("confluent_kafka", "rich")
+#: The way from native Windows to a system the lab runs on (the preflight says it too).
+WINDOWS_FIX = "install WSL2 (`wsl --install` in PowerShell), then clone and run the lab in its Ubuntu terminal"
 
 
 def unready_reason(command: str, packages: tuple[str, ...] = LAB_PACKAGES) -> str | None:
@@ -34,10 +42,7 @@ def unready_reason(command: str, packages: tuple[str, ...] = LAB_PACKAGES) -> st
     costs nothing.
     """
     if os.name == "nt":
-        return (
-            "Streaming Lab runs on Linux, macOS and Windows through WSL2: install WSL2 "
-            "(`wsl --install` in PowerShell), then clone and run the lab in its Ubuntu terminal."
-        )
+        return f"Streaming Lab runs on Linux, macOS and Windows through WSL2: {WINDOWS_FIX}."
     use = f"run `make setup`, then use `.venv/bin/python -m {command} …` or `source .venv/bin/activate`"
     if sys.version_info < (3, 10):  # noqa: UP036  (this runs before the venv's Python is known)
         version = ".".join(str(part) for part in sys.version_info[:3])

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from labsupport.config import DRIVER_MEMORY
+from labsupport.interpreter import WINDOWS_FIX
+
 __all__ = [
     "GB",
     "LESSON_PEAK_MEMORY",
@@ -63,7 +66,7 @@ _SYSTEM_PROBLEMS: dict[str, tuple[Status, str, str]] = {
     "windows": (
         "fail",
         "the lab runs on Linux, macOS or WSL 2",
-        "install WSL 2 (`wsl --install` in PowerShell), then clone and `make setup` in Ubuntu",
+        WINDOWS_FIX,
     ),
     "wsl1": (
         "warn",
@@ -137,7 +140,7 @@ class Machine:
         status, why, fix = problem
         return Verdict(status, f"{self.name}: {why}", fix)
 
-    def memory_verdict(self, lab_resident: int = 0, driver_memory: str = "2g") -> Verdict:
+    def memory_verdict(self, lab_resident: int = 0, driver_memory: str = DRIVER_MEMORY) -> Verdict:
         """Memory against what lessons 04–06 were measured to use, with a little headroom.
 
         ``lab_resident`` is what the lab's own processes hold already (a kernel and its Spark,
@@ -166,7 +169,10 @@ class Machine:
             found = f"{free / GB:.1f} of {total / GB:.1f} GB free for the lab; {uses}"
         if free < need + MEMORY_HEADROOM:
             smaller = "" if small else "; or `export LAB_DRIVER_MEMORY=1g` before `make lab`"
-            return Verdict("warn", found, f"close other programs{smaller}")
+            wsl = "; WSL2 gets half the laptop's memory: memory=6GB under [wsl2] in .wslconfig"
+            return Verdict(
+                "warn", found, f"close other programs{smaller}{wsl * (self.kind == 'wsl2')}"
+            )
         return Verdict("ok", found)
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from labsupport.broker import EmbeddedBroker
 from labsupport.checks.core import CheckResult
-from labsupport.config import DEFAULT_BROKER_PORT, PROJECT_ROOT, TOPIC, KafkaSettings
+from labsupport.config import DEFAULT_BROKER_PORT, DRIVER_MEMORY, PROJECT_ROOT, TOPIC, KafkaSettings
 from labsupport.env import env_memory
 from labsupport.errors import LabError, explain_failure
 from labsupport.machine import Machine, Status, resident_memory
@@ -57,7 +57,7 @@ __all__ = [
 #: The lessons write little (lessons 04–06 left at most 3.6 MB of tables and checkpoints each and
 #: under 1 MB of broker data, measured with the memory figures in labsupport.machine), but a full
 #: disk stops the broker and fails Delta commits mid-stream: 2 GB leaves room for Spark's
-#: temporary files and for `make setup` to run again (.venv is 1.2 GB, the jars 0.2 GB).
+#: temporary files and for `make setup` to run again (.venv is 1.2 GB, .lab's jars and Ivy cache 0.2 GB).
 MIN_FREE_DISK_GB = 2.0
 JUPYTER_PORT = 8888
 _JAR_FIX = "`make setup` (downloads them once: Maven Central, or LAB_MAVEN_REPO for a mirror)"
@@ -148,7 +148,7 @@ def _jars(group: JarGroup) -> Finding:
 
 def _memory(machine: Machine) -> Finding:
     """Total and free memory against what lessons 04–06 were measured to use at most."""
-    driver = env_memory("LAB_DRIVER_MEMORY", "2g")
+    driver = env_memory("LAB_DRIVER_MEMORY", DRIVER_MEMORY)
     resident = 0 if machine.available_memory is None else _lab_resident_memory()
     return Finding("Memory", *machine.memory_verdict(resident, driver))
 
@@ -194,9 +194,9 @@ def _broker_ports() -> Finding:
             name,
             "fail",
             f"port {', '.join(map(str, busy))} is in use by another program (another Kafka? docker?)",
-            # exported first: `make start` then creates the topic on the new broker, not this one
-            f"stop it, or `export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{alternative}` "
-            f"then `make start PORT={alternative}`",
+            # both exported: every make target and command then agrees on the other port
+            f"stop it, or `export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{alternative} "
+            f"PORT={alternative}`, then `make start`",
         )
     return Finding(
         name, "ok", f"{DEFAULT_BROKER_PORT} and {broker.controller_port} are free for the broker"
@@ -230,9 +230,10 @@ def _lab_broker_running() -> bool:
 def _broker_from_python(settings: KafkaSettings) -> Finding:
     name = "Kafka from Python"
     if not broker_reachable(settings):
-        own = f"127.0.0.1:{DEFAULT_BROKER_PORT}"  # the lab's broker, where `make start` starts it
+        # the lab's own broker (no other Kafka asked for), not started yet: nothing to check
+        own = "-" if os.getenv("KAFKA_BOOTSTRAP_SERVERS") else f"127.0.0.1:{DEFAULT_BROKER_PORT}"
         if settings.bootstrap_servers == own and not _lab_broker_running():
-            return Finding(  # before a workshop: nothing is wrong, there is only nothing to check
+            return Finding(
                 name,
                 "warn",
                 "the lab's broker is not running, so Kafka was not checked",

@@ -22,7 +22,7 @@ from importlib import resources
 
 from pyspark.sql import SparkSession
 
-from labsupport.config import RUNTIME_DIR
+from labsupport.config import DRIVER_MEMORY, RUNTIME_DIR
 from labsupport.env import env_flag, env_int, env_memory
 from labsupport.jars import ensure_jars
 from labsupport.java import FAST_START_OPTIONS, require_java
@@ -57,7 +57,7 @@ def spark_config(
         "spark.app.name": "streaming-lab",
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
-        "spark.driver.memory": env_memory("LAB_DRIVER_MEMORY", "2g"),
+        "spark.driver.memory": env_memory("LAB_DRIVER_MEMORY", DRIVER_MEMORY),
         "spark.driver.extraJavaOptions": java_options,
         "spark.jars": ",".join(str(jar) for jar in ensure_jars("spark")),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",

@@ -14,12 +14,14 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from labsupport.config import KafkaSettings
 from labsupport.net import free_port
 from labsupport.versions import KAFKA_VERSION
+from tests.notebook_runner import write_copies_index
 
 _KAFKA_SOURCE: dict[str, str] = {"kind": "not started"}
 
@@ -69,7 +71,7 @@ def _report_the_kafka_used(record_property: Callable[[str, object], None]) -> It
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Collect what tests recorded with ``record_property`` (it reaches here from xdist workers too)."""
     for key, value in report.user_properties:
-        if key == "notebook_seconds" and report.when == "call":
+        if key in ("notebook_seconds", "bundle") and report.when == "call":
             _NOTEBOOK_TIMES.append(str(value))
         elif key == "kafka_used":
             _KAFKA_USED.add(str(value))
@@ -77,11 +79,18 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _NOTEBOOK_TIMES:
-        terminalreporter.write_sep("-", "notebook execution times (LAB_FAST=1)")
+        terminalreporter.write_sep("-", "notebook execution times (LAB_FAST=1), bundle size")
         for line in sorted(_NOTEBOOK_TIMES):
             terminalreporter.write_line(line)
     used = "; ".join(sorted(_KAFKA_USED)) or "not started"
     terminalreporter.write_line(f"kafka used by this run: {used}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After ``make test`` or ``make html`` (not in an xdist worker): index the executed copies."""
+    folder = os.environ.get("LAB_EXECUTED_DIR")
+    if folder and Path(folder).is_dir() and not hasattr(session.config, "workerinput"):
+        write_copies_index(Path(folder))
 
 
 @pytest.fixture(scope="session")

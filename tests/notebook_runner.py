@@ -48,6 +48,7 @@ __all__ = [
     "notebook_paths",
     "parse_solutions",
     "solution_path",
+    "write_copies_index",
     "write_executed_copy",
 ]
 
@@ -228,13 +229,11 @@ def execute_notebook(
 
 
 def write_executed_copy(run: ExecutedNotebook, folder: Path) -> Path:
-    """Save ``run`` to ``folder`` as an executed ``.ipynb`` and as HTML; refresh ``index.html``.
+    """Save ``run`` to ``folder`` as an executed ``.ipynb`` and as HTML; return the HTML page.
 
     What ``make html`` (and every ``make test``) leaves for an instructor to project or hand to
     a learner whose laptop failed: each lesson with its solutions and its real outputs.
     """
-    import html
-
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -243,16 +242,22 @@ def write_executed_copy(run: ExecutedNotebook, folder: Path) -> Path:
     body, _ = HTMLExporter().from_notebook_node(run.notebook)
     page = folder / f"{run.path.stem}.html"
     page.write_text(body, encoding="utf-8")
+    return page
+
+
+def write_copies_index(folder: Path) -> Path:
+    """``index.html`` linking every executed lesson in ``folder`` (once, after the run)."""
+    import html
+
     rows = "".join(
         f'<li><a href="{html.escape(p.name)}">{html.escape(p.stem)}</a></li>'
         for p in sorted(folder.glob("[0-9][0-9]_*.html"))
     )
-    index = folder / f".index-{os.getpid()}.html"  # two test workers may write at once
+    index = folder / "index.html"
     index.write_text(
         "<!doctype html><meta charset=utf-8><title>Streaming Lab: executed lessons</title>"
         "<h1>Streaming Lab: the lessons, executed with their solutions</h1>"
         f"<ul>{rows}</ul>",
         encoding="utf-8",
     )
-    index.replace(folder / "index.html")
-    return page
+    return index

@@ -173,11 +173,20 @@ def test_native_windows_is_pointed_to_wsl2_before_anything_is_imported():
     ids=["labsupport", "producer"],
 )
 def test_an_unreachable_cluster_named_by_the_environment_is_not_sent_to_make_start(command):
-    line = refusal(run(command, KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}"))
+    line = refusal(run(command, KAFKA_BOOTSTRAP_SERVERS="kafka.invalid:9092"))
     assert "did not answer" in line
     assert "KAFKA_BOOTSTRAP_SERVERS is set, so the lab uses that cluster and starts none" in line
     assert "`unset KAFKA_BOOTSTRAP_SERVERS`" in line
     assert "start it with `make start`" not in line
+
+
+def test_an_address_on_this_machine_is_told_how_make_start_serves_it():
+    port = free_port()
+    line = refusal(
+        run((*LABSUPPORT, "topic", "create"), KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{port}")
+    )
+    assert f"start a broker there (`export PORT={port}`, then `make start`)" in line
+    assert "`unset KAFKA_BOOTSTRAP_SERVERS`" in line
 
 
 def test_every_error_the_lab_prints_has_one_prefix():

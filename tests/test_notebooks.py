@@ -254,8 +254,6 @@ def test_runs_with_solutions_and_passes_every_check(path, kafka, tmp_path, recor
     run = execute_notebook(path, env=_kernel_env(kafka, tmp_path))
     nbformat.write(run.notebook, tmp_path / path.name)  # to read when a check fails
     record_property("notebook_seconds", f"{path.name}: {run.seconds:.1f} s with solutions")
-    if os.environ.get("LAB_EXECUTED_DIR"):  # make html, make test: the copies to project
-        write_executed_copy(run, Path(os.environ["LAB_EXECUTED_DIR"]))
 
     score = run.score()
     assert score is not None, f"{path.name} printed no 'n/m checks passed' summary"
@@ -268,6 +266,8 @@ def test_runs_with_solutions_and_passes_every_check(path, kafka, tmp_path, recor
     assert EmbeddedBroker().status().running == lab_broker_was_running, (
         "the notebook started the lab's own broker instead of using KAFKA_BOOTSTRAP_SERVERS"
     )
+    if os.environ.get("LAB_EXECUTED_DIR"):  # make html, make test: copies of a passing run only
+        write_executed_copy(run, Path(os.environ["LAB_EXECUTED_DIR"]))
 
 
 @pytest.mark.notebooks
