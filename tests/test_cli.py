@@ -76,17 +76,20 @@ def test_make_run_stops_its_producer_when_spark_fails_to_start(kafka, topic, tmp
 # --- a newcomer's first hour: the rate, the wrong Python, finding an order, a piped run ---------
 
 
+def _in_the_project(
+    command: list[str], *, leave_out: tuple[str, ...]
+) -> subprocess.CompletedProcess:
+    """``command`` run in the project's folder, without the variables in ``leave_out``."""
+    env = {k: v for k, v in os.environ.items() if k not in leave_out}
+    return subprocess.run(
+        command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
 def _make(*args: str) -> subprocess.CompletedProcess:
     """``make`` in the project as a learner types it (no flags inherited from a make above us)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    return subprocess.run(
-        ["make", "--no-print-directory", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
+    return _in_the_project(
+        ["make", "--no-print-directory", *args], leave_out=("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
     )
 
 
@@ -122,16 +125,7 @@ def test_both_command_lines_refuse_a_rate_that_is_not_one(command, rate):
 
 def _python_without_the_lab_packages(*args: str) -> subprocess.CompletedProcess:
     """The venv's Python started with ``-S``: no site-packages, like ``python3`` outside the venv."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run(
-        [sys.executable, "-S", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    return _in_the_project([sys.executable, "-S", *args], leave_out=("PYTHONPATH",))
 
 
 @pytest.mark.parametrize(
