@@ -75,7 +75,17 @@ stop: setup ## stop the embedded Kafka broker
 status: setup ## is the broker running, and where
 	@$(PY) -m labsupport broker status
 
-.PHONY: rate-check gold where sql
+.PHONY: rate-check gold where sql cluster cluster-stop cluster-status
+cluster: setup ## three Kafka brokers and a Spark standalone master with two workers, on this machine
+	@$(PY) -m labsupport cluster start
+
+cluster-stop: setup ## stop every process `make cluster` started
+	@$(PY) -m labsupport cluster stop
+
+cluster-status: setup ## which processes of the clusters run, where, and their logs
+	@$(PY) -m labsupport cluster status
+
+
 # RATE is checked before anything starts (the commands check it again, for use without make)
 rate-check:
 	@awk -v rate='$(RATE)' 'BEGIN { exit !(rate ~ /^([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$$/ && rate + 0 > 0) }' \

@@ -8,10 +8,12 @@ those below it (``tests/test_layers.py`` holds them):
    ``errors`` (``LabError``, failures in one line), ``durations``, ``net``, ``versions``,
    ``checkpoint`` (what a streaming checkpoint holds), ``machine`` (the operating system and
    memory, and what the lessons need of them), ``interpreter`` (can this Python run the lab?
-   asked first by ``python -m labsupport`` and the producer);
+   asked first by ``python -m labsupport`` and the producer), ``processes`` (is a pid alive, and
+   the program the lab started?);
 2. **runtime** — ``java``, ``jars``, ``bundle`` and ``bundle_wheels`` (the offline workshop
-   bundle), ``broker`` (the embedded Kafka), ``topics`` (the topic, offsets, lag, every Kafka
-   client), ``spark`` (the one Spark session builder);
+   bundle), ``broker`` (the embedded Kafka), ``cluster`` (three brokers and a Spark standalone
+   cluster on this machine), ``topics`` (the topic, offsets, lag, every Kafka client),
+   ``spark`` (the one Spark session builder);
 3. **lesson code** — ``pipeline`` (pure DataFrame functions: decode, parse, validate, Bronze,
    Gold), ``predict`` (the late-data rule in plain Python), ``queries`` (the design's SQL
    checks), ``checks.core`` (the exercise-check framework);

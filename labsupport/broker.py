@@ -30,13 +30,20 @@ from labsupport.broker_login import (
     sasl_environment,
     sasl_listener_settings,
 )
-from labsupport.config import BROKER_HOME, DEFAULT_BROKER_PORT, TOPIC_PARTITIONS, KafkaSettings
+from labsupport.config import (
+    BROKER_HOME,
+    DEFAULT_BROKER_PORT,
+    TOPIC_PARTITIONS,
+    KafkaSettings,
+    min_in_sync_replicas,
+)
 from labsupport.errors import LabError, is_login_failure
 from labsupport.jars import ensure_jars
 from labsupport.java import FAST_START_OPTIONS, require_java
 from labsupport.net import port_open
+from labsupport.processes import alive, is_this_kafka
 
-__all__ = ["BrokerStatus", "EmbeddedBroker"]
+__all__ = ["BrokerStatus", "EmbeddedBroker", "new_cluster_id"]
 
 #: Heap for a 2-core, small-memory machine: the lab's traffic is tiny.
 BROKER_HEAP = ["-Xms256m", "-Xmx768m"]
@@ -64,7 +71,7 @@ class BrokerStatus:
         return f"Kafka broker not running (would listen on {self.bootstrap_servers}, data in {self.home})"
 
 
-def _cluster_id() -> str:
+def new_cluster_id() -> str:
     """A random KRaft cluster id, as ``kafka-storage random-uuid`` makes one.
 
     Like Kafka's own ``Uuid.randomUuid``, it never starts with ``-``: the storage tool's argument
@@ -78,16 +85,22 @@ def _cluster_id() -> str:
 
 @dataclass
 class EmbeddedBroker:
-    """A single-node KRaft Kafka broker whose data, logs and pid file live under ``home``.
+    """A KRaft Kafka node (broker and controller) whose data, logs and pid file live under ``home``.
 
-    With ``sasl``, its one client listener is ``SASL_PLAINTEXT`` (loopback only) and accepts
-    that user with PLAIN and SCRAM-SHA-512; the controller's listener stays internal.
+    Alone by default: one node, its own quorum. A node of a cluster (:mod:`labsupport.cluster`)
+    has its ``node_id``, the cluster's ``voters`` and ``cluster_id``, and ``replicas`` copies of
+    each partition by default. With ``sasl``, its one client listener is ``SASL_PLAINTEXT``
+    (loopback only) and accepts that user with PLAIN and SCRAM-SHA-512.
     """
 
     port: int = DEFAULT_BROKER_PORT
     home: Path = field(default_factory=lambda: BROKER_HOME)
     controller_port: int | None = None
     sasl: SaslUser | None = None
+    node_id: int = 1
+    voters: str | None = None  #: ``controller.quorum.voters``; None: this node alone
+    cluster_id: str | None = None  #: shared by a cluster's nodes; None: a new one at format
+    replicas: int = 1  #: the default replication factor (of the internal topics too)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home)
@@ -140,17 +153,18 @@ class EmbeddedBroker:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def start(self, timeout: float = 60.0) -> str:
+    def start(self, timeout: float = 60.0, *, wait: bool = True) -> str:
         """Start the broker (or find it running) and return its bootstrap address.
 
         Two starts at once (two terminals, two kernels) take turns: the second finds the first's
-        broker running.
+        broker running. A cluster's node answers only once a majority of its quorum runs, so a
+        cluster launches every node with ``wait=False``, then waits (:meth:`wait_until_ready`).
         """
         ensure_jars("broker")  # a first download may take minutes: not while holding the lock
         with self._exclusive(timeout + FORMAT_TIMEOUT):
-            return self._start(timeout)
+            return self._start(timeout, wait)
 
-    def _start(self, timeout: float) -> str:
+    def _start(self, timeout: float, wait: bool = True) -> str:
         pid = self._running_pid()
         if pid is not None:
             running = json.loads(self._pid_file.read_text())
@@ -168,7 +182,7 @@ class EmbeddedBroker:
                     f"The lab's broker already runs without SASL (pid {pid}): stop it first "
                     "(`python -m labsupport broker stop`), then start it with --sasl."
                 )
-            if self._accepts_requests(timeout=5):
+            if not wait or self._accepts_requests(timeout=5):
                 return self.bootstrap_servers
             raise LabError(
                 f"The lab's broker (pid {pid}) runs but does not answer on {self.bootstrap_servers}: "
@@ -208,16 +222,24 @@ class EmbeddedBroker:
         self._pid_file.write_text(
             json.dumps({"pid": process.pid, "port": self.port, "sasl": self.sasl is not None})
         )
+        if wait:
+            self._wait_until_ready(timeout)
+        return self.bootstrap_servers
+
+    def wait_until_ready(self, timeout: float = 60.0) -> str:
+        """Wait until the running broker answers requests (stopped, with a one-line error, if not)."""
+        with self._exclusive(timeout):
+            self._wait_until_ready(timeout)
+        return self.bootstrap_servers
+
+    def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if process.poll() is not None:
-                self._pid_file.unlink(missing_ok=True)
-                raise LabError(
-                    f"The Kafka broker exited during start (code {process.returncode}): see {self.log_file}."
-                )
+            if self._running_pid() is None:
+                raise LabError(f"The Kafka broker exited during start: see {self.log_file}.")
             if self._accepts_requests(timeout=2):
                 self._add_scram_user()
-                return self.bootstrap_servers
+                return
             time.sleep(0.3)
         self._stop(timeout=30)
         raise LabError(
@@ -235,14 +257,14 @@ class EmbeddedBroker:
             return False
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.2)
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 10
-            while _alive(pid) and time.monotonic() < deadline:
+            while alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if _alive(pid):
+            if alive(pid):
                 raise LabError(
                     f"The Kafka broker (pid {pid}) did not end even after SIGKILL: "
                     "check `ps` for it, and your machine's load."
@@ -268,7 +290,7 @@ class EmbeddedBroker:
         except (ValueError, KeyError, json.JSONDecodeError):
             self._pid_file.unlink(missing_ok=True)
             return None
-        if _alive(pid) and _is_this_broker(pid, self.home):
+        if alive(pid) and is_this_kafka(pid, self.home):
             return pid
         self._pid_file.unlink(missing_ok=True)  # stale: the process is gone or is someone else
         return None
@@ -322,10 +344,12 @@ class EmbeddedBroker:
     def _write_config(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
         path = self.home / "server.properties"
+        in_sync = min_in_sync_replicas(self.replicas)
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.voters
+            or f"{self.node_id}@127.0.0.1:{self.controller_port}",
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
@@ -333,17 +357,19 @@ class EmbeddedBroker:
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             "log.dirs": str(self._data_dir),
             "num.partitions": str(TOPIC_PARTITIONS),
-            "default.replication.factor": "1",
-            "offsets.topic.replication.factor": "1",
+            "default.replication.factor": str(self.replicas),
+            "offsets.topic.replication.factor": str(self.replicas),
             "offsets.topic.num.partitions": "3",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "transaction.state.log.replication.factor": str(self.replicas),
+            "transaction.state.log.min.isr": str(in_sync),
+            "share.coordinator.state.topic.replication.factor": str(self.replicas),
+            "share.coordinator.state.topic.min.isr": str(in_sync),
             "group.initial.rebalance.delay.ms": "0",
             "auto.create.topics.enable": "false",  # a typo in a topic name is an error, not a new topic
             "log.retention.hours": "168",
         }
+        if self.replicas > 1:  # a cluster's node (alone, Kafka's default of 1 is the one copy)
+            settings["min.insync.replicas"] = str(in_sync)
         if self.sasl is not None:
             settings |= sasl_listener_settings(self.port, self.controller_port)  # type: ignore[arg-type]
         path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
@@ -375,7 +401,7 @@ class EmbeddedBroker:
         self, java: str, classpath: str, properties: Path, environment: dict[str, str]
     ) -> None:
         """``kafka-storage.sh format`` for a new data folder: KRaft needs a cluster id first."""
-        cluster_id = _cluster_id()
+        cluster_id = self.cluster_id or new_cluster_id()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         command = [java, *self._jvm_flags(), "-cp", classpath, "kafka.tools.StorageTool"]
         try:
@@ -402,43 +428,3 @@ class EmbeddedBroker:
         if result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
             raise LabError(f"Formatting the broker storage in {self._data_dir} failed: {detail[0]}")
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # our own child: reap it if it has exited
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
-    except ChildProcessError:  # someone else's child, e.g. a notebook kernel's broker
-        return not _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    """State ``Z`` in ``/proc/<pid>/stat`` (Linux); elsewhere ``ps`` says so."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat[stat.rindex(")") + 2] == "Z"
-    except FileNotFoundError:
-        return True  # gone between the two looks
-    except OSError:
-        try:
-            state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True,
-                                   text=True, timeout=10, check=False).stdout.strip()  # fmt: skip
-        except (OSError, subprocess.TimeoutExpired):
-            return False
-        return state.startswith("Z")
-
-
-def _is_this_broker(pid: int, home: Path) -> bool:
-    """Guard against pid reuse: the process must be a Kafka JVM started with our config."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return True  # no /proc (macOS): trust the pid file
-    return "kafka.Kafka" in cmdline and str(home) in cmdline

@@ -10,8 +10,9 @@ evaluating every marker for the *target*, and :func:`download_wheels` fetches wh
 Build time only (it needs ``packaging``, which the lab's install brings); unpacking a bundle
 uses :mod:`labsupport.bundle` alone.
 
->>> sorted(marker_environment("macos-arm64", "3.12").items())[:3]
-[('implementation_name', 'cpython'), ('os_name', 'posix'), ('platform_machine', 'arm64')]
+>>> environment = marker_environment("macos-arm64", "3.12")
+>>> environment["sys_platform"], environment["platform_machine"], environment["python_version"]
+('darwin', 'arm64', '3.12')
 """
 
 from __future__ import annotations

@@ -69,6 +69,30 @@ def _broker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cluster(args: argparse.Namespace) -> int:
+    from labsupport.cluster import LabCluster
+
+    cluster = LabCluster()
+    if args.action == "start":
+        started = time.monotonic()
+        cluster.start()
+        print(
+            f"Kafka ({len(cluster.kafka_ports)} brokers) and Spark (a master, {cluster.workers} "
+            f"workers) run, in {time.monotonic() - started:.0f} s. Every command, lesson and "
+            "test uses them once you export:"
+        )
+        print(
+            f"export KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers} "
+            f"LAB_SPARK_MASTER={cluster.spark_master}"
+        )
+    elif args.action == "stop":
+        stopped = cluster.stop()
+        print(f"Stopped {', '.join(stopped)}." if stopped else "None of the clusters ran.")
+    else:
+        print("\n".join(str(process) for process in cluster.status()))
+    return 0
+
+
 def _topic(args: argparse.Namespace) -> int:
     from labsupport.topics import ensure_topic
 
@@ -239,6 +263,12 @@ def _parser() -> argparse.ArgumentParser:
         "with PLAIN and SCRAM-SHA-512",
     )
     broker.set_defaults(run=_broker)
+
+    cluster = commands.add_parser(
+        "cluster", help="start, stop or inspect three Kafka brokers and a Spark standalone cluster"
+    )
+    cluster.add_argument("action", choices=["start", "stop", "status"])
+    cluster.set_defaults(run=_cluster)
 
     topic = commands.add_parser("topic", help="create the lab's topic (idempotent)")
     topic.add_argument("action", choices=["create"])

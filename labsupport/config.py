@@ -62,6 +62,7 @@ __all__ = [
     "KafkaSettings",
     "LabPaths",
     "mask_secrets",
+    "min_in_sync_replicas",
 ]
 
 # --- Where things live -------------------------------------------------------------------------
@@ -306,3 +307,13 @@ def mask_secrets(config: Mapping[str, str]) -> dict[str, str]:
         else:
             masked[key] = value
     return masked
+
+
+def min_in_sync_replicas(replicas: int) -> int:
+    """A write is acknowledged (``acks=all``) once this many copies have it: with 3, one broker
+    may be lost and writes go on; alone, the one copy.
+
+    >>> [min_in_sync_replicas(n) for n in (1, 3)]
+    [1, 2]
+    """
+    return max(1, replicas - 1)

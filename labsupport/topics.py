@@ -28,7 +28,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetSpec
 
 from labsupport.checkpoint import committed_offsets
-from labsupport.config import TOPIC, TOPIC_PARTITIONS, KafkaSettings
+from labsupport.config import TOPIC, TOPIC_PARTITIONS, KafkaSettings, min_in_sync_replicas
 from labsupport.errors import LabError, is_login_failure, kafka_unreachable
 from labsupport.net import port_open
 
@@ -127,7 +127,11 @@ def ensure_topic(
     if name in existing:
         wait_until_topic_serves(admin, name, partitions=len(existing[name].partitions))
         return False
-    topic = NewTopic(name, num_partitions=partitions, replication_factor=-1, config=TOPIC_CONFIG)
+    # three brokers or more (`make cluster`): three copies, two of which must hold each write
+    brokers = len(admin.list_topics(timeout=timeout).brokers)
+    replicas = 3 if brokers >= 3 else 1
+    config = {**TOPIC_CONFIG, "min.insync.replicas": str(min_in_sync_replicas(replicas))}
+    topic = NewTopic(name, num_partitions=partitions, replication_factor=replicas, config=config)
     future = admin.create_topics([topic], operation_timeout=timeout)[name]
     try:
         future.result(timeout=timeout)

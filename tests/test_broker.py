@@ -84,9 +84,9 @@ def test_stale_pid_file_is_cleaned_up(own_broker):
 
 def test_cluster_ids_never_start_with_a_dash():
     """The storage tool would read ``-xyz`` as an option and the broker would not start."""
-    from labsupport.broker import _cluster_id
+    from labsupport.broker import new_cluster_id
 
-    ids = [_cluster_id() for _ in range(2000)]  # a dash would lead about 31 of them
+    ids = [new_cluster_id() for _ in range(2000)]  # a dash would lead about 31 of them
     assert not any(cluster_id.startswith("-") for cluster_id in ids)
     assert all(len(cluster_id) == 22 for cluster_id in ids) and len(set(ids)) == len(ids)
 

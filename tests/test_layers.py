@@ -35,8 +35,8 @@ from labsupport.config import PROJECT_ROOT
 
 LAYERS: list[set[str]] = [
     {"errors", "durations", "net", "config", "schema", "contract", "versions", "checkpoint",
-     "folders", "env", "arguments", "machine", "interpreter"},
-    {"java", "jars", "bundle", "bundle_wheels", "broker", "broker_login", "topics", "spark"},
+     "folders", "env", "arguments", "machine", "interpreter", "processes"},
+    {"java", "jars", "bundle", "bundle_wheels", "broker", "cluster", "broker_login", "topics", "spark"},
     {"pipeline", "plans", "predict", "queries", "checks.core"},
     {"runner", "observe", "live", "charts", "phased", "listener"},
     {

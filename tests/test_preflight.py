@@ -235,6 +235,8 @@ def test_memory_the_lab_holds_already_counts_as_free_and_1g_drivers_need_less():
 
 
 def test_the_preflight_reads_lab_driver_memory(monkeypatch):
+    # a test worker may hold a Spark of its own, which would count as the lab's memory: none here
+    monkeypatch.setattr(preflight_module, "_lab_resident_memory", lambda: 0)
     busy = Machine(total_memory=16 * GB, available_memory=GB)
     monkeypatch.setenv("LAB_DRIVER_MEMORY", "1g")
     assert _quick_preflight(busy)["Memory"].fix == "close other programs"
