@@ -306,6 +306,23 @@ class Pipeline:
             for query in self.queries:
                 if query.isActive:
                     query.stop()
+            _wait_for_running_tasks()
+
+
+def _wait_for_running_tasks(timeout: float = 10.0) -> None:
+    """Until no task runs on any executor: a stopped query's cancelled tasks end a moment after
+    ``stop()`` returns, and log their cancellation as they do (while the log is still off)."""
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is None:
+        return
+    tracker = context._jsc.sc().statusTracker()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(info.numRunningTasks() for info in tracker.getExecutorInfos()) == 0:
+            return
+        time.sleep(0.1)
 
 
 def start_pipeline(
