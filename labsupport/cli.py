@@ -78,8 +78,8 @@ def _cluster(args: argparse.Namespace) -> int:
         cluster.start()
         print(
             f"Kafka ({len(cluster.kafka_ports)} brokers) and Spark (a master, {cluster.workers} "
-            f"workers) run, in {time.monotonic() - started:.0f} s. Every command, lesson and "
-            "test uses them once you export:"
+            f"workers) run, in {time.monotonic() - started:.0f} s. The lab's commands use them "
+            "once you export:"
         )
         print(
             f"export KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers} "

@@ -10,9 +10,10 @@ one KRaft quorum), Spark from the pyspark package (``bin/spark-class`` starts it
     python -m labsupport cluster status
     python -m labsupport cluster stop      # make cluster-stop: every process it started ends
 
-With ``KAFKA_BOOTSTRAP_SERVERS`` and ``LAB_SPARK_MASTER`` exported, every command, lesson and test
-runs on the clusters unchanged; ``topic create`` on three brokers makes three replicas of each
-partition, two of which must have a write before it counts (``min.insync.replicas=2``).
+With ``KAFKA_BOOTSTRAP_SERVERS`` and ``LAB_SPARK_MASTER`` exported, the lab's commands use the
+clusters unchanged (``tests/test_cluster.py`` runs the pipeline command on them); ``topic create``
+on three brokers makes three replicas of each partition, two of which must have a write before
+it counts (``min.insync.replicas=2``).
 """
 
 from __future__ import annotations
