@@ -100,9 +100,16 @@ def run_pipeline(
     except KeyboardInterrupt:
         console.print("Stopping the queries (Ctrl-C)...")
     finally:
-        pipeline.stop()
+        _stop_for_good(pipeline)
     console.print(_table_counts(paths))
     return 0
+
+
+def _stop_for_good(pipeline: Pipeline) -> None:
+    """Stop the queries as the command ends, with Spark's log off for good: their cancelled
+    tasks report back a moment later, as WARN lines, and nothing after the stop is news."""
+    get_spark().sparkContext.setLogLevel("OFF")
+    pipeline.stop()
 
 
 def batch_line(query_name: str, row: dict) -> str:
@@ -378,7 +385,7 @@ def run_lab(
     finally:
         summary = stop_producer(producer)
         if pipeline is not None:
-            pipeline.stop()
+            _stop_for_good(pipeline)
         if summary:
             console.print(f"Producer: {summary}", highlight=False)
     if pipeline is not None:  # a Ctrl-C during start-up: no tables to count yet

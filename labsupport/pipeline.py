@@ -237,10 +237,16 @@ def gold_windows(
 
 
 def gold_from_orders(orders: DataFrame) -> DataFrame:
-    """A window's set of distinct orders → the design's Gold columns."""
-    revenue = F.aggregate("orders", F.lit(0.0), lambda total, order: total + order.total_price)
+    """A window's set of distinct orders → the design's Gold columns.
+
+    The set is sorted before it is summed: a sum of floats depends on its order, and a set's
+    order on how its rows arrived (partitions, executors, a replay), so unsorted, the same
+    orders could round to an average a cent apart.
+    """
+    in_order = F.array_sort("orders")
+    revenue = F.aggregate(in_order, F.lit(0.0), lambda total, order: total + order.total_price)
     units = F.aggregate(
-        "orders", F.lit(0).cast("long"), lambda total, order: total + order.quantity
+        in_order, F.lit(0).cast("long"), lambda total, order: total + order.quantity
     )
     order_count = F.size("orders").cast("long")
     return orders.select(
